@@ -1,0 +1,84 @@
+"""Email Incidents: turn e-mails from monitoring tools into incidents in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .listener import ListenerError
+from .runtime import (
+    EmailIncidentsConfigEntry,
+    EmailIncidentsRuntime,
+    clear_listener_issues,
+    raise_listener_issue,
+)
+from .services import async_setup_services
+from .store import async_remove_stored_state
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TODO,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Actions live as long as Home Assistant, whether or not the listener is loaded."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> bool:
+    """Load the incidents and start the listener."""
+    runtime = EmailIncidentsRuntime(hass, entry)
+    try:
+        await runtime.async_start()
+    except ListenerError as err:
+        await runtime.async_stop()
+        raise_listener_issue(hass, err, runtime.settings)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=err.reason,
+            translation_placeholders={"error": str(err)},
+        ) from err
+    clear_listener_issues(hass)
+    entry.runtime_data = runtime
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
+
+    async def _async_stop_on_shutdown(_event: Event) -> None:
+        # Clients between commands get 421, e-mails in DATA are finished, the state is written.
+        await runtime.async_stop()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop_on_shutdown)
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_reload_on_change(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
+    """Listener settings, sources and policies all take effect through a reload; the state is
+    written before the listener stops, so nothing is lost."""
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> bool:
+    """Stop the listener and write what is pending."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_stop()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
+    """Forget the incidents when the integration is deleted."""
+    await async_remove_stored_state(hass, entry.entry_id)

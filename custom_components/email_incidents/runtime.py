@@ -1,0 +1,363 @@
+"""The running integration: engine, store, listener and Home Assistant glue for one entry.
+
+Every change goes the same way: the engine changes state on the event loop, the store writes it
+(one write for changes that arrive together), and only then are events fired, entities updated
+and SMTP clients answered. A failed write restores the last state on disk and reports a failure,
+so nothing is announced that is not stored.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_ON
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, LOGGER, SIGNAL_STATE_CHANGED, SUBENTRY_POLICY, SUBENTRY_SOURCE
+from .core.config import SourceConfig, policy_from_data, source_from_data
+from .core.engine import (
+    EngineLimits,
+    IncidentEngine,
+    IncidentEvent,
+    IngestResult,
+    Outcome,
+    SourceOutcome,
+)
+from .core.models import InboundEmail, Priority
+from .core.parser import parse_email
+from .core.state import state_from_data, state_to_data
+from .events import async_fire_email_received, async_fire_incident_event
+from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
+from .settings import ListenerSettings
+from .store import IncidentStore, StoreWriteError
+
+type EmailIncidentsConfigEntry = ConfigEntry[EmailIncidentsRuntime]
+
+REFUSAL_LOG_PERIOD = 3600.0
+BACKGROUND_SAVE_DELAY = 5.0
+PRUNE_INTERVAL = timedelta(hours=1)
+
+type IncidentEventListener = Callable[[IncidentEvent], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecentEmail:
+    """What happened to one received e-mail (diagnostics and the rule tester)."""
+
+    received: datetime
+    client: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    email: InboundEmail
+    outcomes: tuple[SourceOutcome, ...] = ()
+    refusal: str | None = None
+
+
+class EmailIncidentsRuntime:
+    """Owns everything the config entry runs."""
+
+    def __init__(self, hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.settings = ListenerSettings.from_data(entry.data)
+        self.engine = IncidentEngine(
+            limits=EngineLimits(retention=timedelta(days=self.settings.retention_days))
+        )
+        self.store = IncidentStore(
+            hass,
+            entry.entry_id,
+            snapshot=lambda: state_to_data(self.engine.state),
+            restore=self._restore,
+        )
+        self.listener: SmtpListener | None = None
+        self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
+        self.last_email: datetime | None = None
+        self.incident_listeners: list[IncidentEventListener] = []
+        self._refusals_logged: dict[tuple[RefusalCause, str], float] = {}
+        self._deadline_unsub: CALLBACK_TYPE | None = None
+        self._background_save: CALLBACK_TYPE | None = None
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._device_ids: dict[str, str | None] = {}
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Load the state, apply the configuration and start listening (ListenerError if not)."""
+        data = await self.store.async_load()
+        if data is not None:
+            self.engine.state = state_from_data(data)
+        now = dt_util.utcnow()
+        self.engine.configure(self._source_configs(), self._policies(), now)
+        self.last_email = max(self.engine.state.source_last_email.values(), default=None)
+        self._track_support_hours(now)
+        tls_context = None
+        if self.settings.tls_enabled:
+            tls_context = await self.hass.async_add_executor_job(
+                load_tls_context, self.settings.tls_certificate, self.settings.tls_key
+            )
+        listener = SmtpListener(self.hass.loop, self.settings, self, tls_context)
+        await listener.async_start()
+        self.listener = listener
+        self._unsubs.append(
+            async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL)
+        )
+        self._schedule_deadline()
+
+    async def async_stop(self) -> None:
+        """Stop listening (sessions in DATA may finish), then write what is pending."""
+        if self.listener is not None:
+            await self.listener.async_stop()
+            self.listener = None
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._deadline_unsub is not None:
+            self._deadline_unsub()
+            self._deadline_unsub = None
+        if self._background_save is not None:
+            self._background_save()
+            self._background_save = None
+        await self.store.async_flush()
+
+    def _source_configs(self) -> dict[str, SourceConfig]:
+        return {
+            subentry_id: source_from_data(
+                subentry_id, subentry.data, domain=self.settings.mail_domain
+            )
+            for subentry_id, subentry in self.entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_SOURCE
+        }
+
+    def _policies(self) -> dict[str, Any]:
+        return {
+            subentry_id: policy_from_data(subentry_id, subentry.data)
+            for subentry_id, subentry in self.entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_POLICY
+        }
+
+    def _restore(self, data: dict[str, Any] | None) -> None:
+        now = dt_util.utcnow()
+        self.engine.state = state_from_data(data) if data is not None else type(
+            self.engine.state
+        )()
+        self.engine.configure(self.engine.sources, self.engine.policies, now)
+
+    # --- the listener's sink ----------------------------------------------------------------
+
+    def accepts_recipient(self, address: str) -> bool:
+        return self.engine.accepts_recipient(address)
+
+    async def async_deliver(self, delivery: Delivery) -> str:
+        email = await self.hass.async_add_executor_job(
+            partial(
+                parse_email,
+                delivery.content,
+                envelope_sender=delivery.mail_from,
+                envelope_recipients=delivery.rcpt_tos,
+            )
+        )
+        now = dt_util.utcnow()
+        result = self.engine.ingest(email, now)
+        try:
+            await self.store.async_commit()
+        except StoreWriteError:
+            self.record_refusal(RefusalCause.STORE, delivery.client)
+            self._remember(delivery, email, now, (), refusal=RefusalCause.STORE)
+            return "451 4.3.0 Could not store the e-mail, try again later"
+        self.last_email = now
+        self._remember(delivery, email, now, result.outcomes)
+        async_fire_email_received(self, email, delivery.client, result.outcomes, now)
+        self._publish(result.events)
+        return _delivery_reply(result)
+
+    def record_refusal(self, cause: RefusalCause, client: str, detail: str = "") -> None:
+        counters = self.engine.state.counters
+        counters["refused"] = counters.get("refused", 0) + 1
+        counters[f"refused_{cause}"] = counters.get(f"refused_{cause}", 0) + 1
+        now = time.monotonic()
+        last = self._refusals_logged.get((cause, client))
+        if last is None or now - last >= REFUSAL_LOG_PERIOD:
+            self._refusals_logged[(cause, client)] = now
+            LOGGER.warning(
+                "Refused %s from %s%s (logged once an hour per client and cause)",
+                cause.value.replace("_", " "),
+                client or "unknown client",
+                f": {detail}" if detail else "",
+            )
+        self._schedule_background_save()
+        async_dispatcher_send(self.hass, SIGNAL_STATE_CHANGED.format(self.entry.entry_id))
+
+    def _remember(
+        self,
+        delivery: Delivery,
+        email: InboundEmail,
+        now: datetime,
+        outcomes: tuple[SourceOutcome, ...],
+        refusal: str | None = None,
+    ) -> None:
+        self.recent.append(
+            RecentEmail(
+                received=now,
+                client=delivery.client,
+                mail_from=delivery.mail_from,
+                rcpt_tos=delivery.rcpt_tos,
+                email=email,
+                outcomes=outcomes,
+                refusal=refusal,
+            )
+        )
+
+    # --- changes from Home Assistant --------------------------------------------------------
+
+    async def async_apply(
+        self, change: Callable[[datetime], Iterable[IncidentEvent] | None]
+    ) -> tuple[IncidentEvent, ...]:
+        """Run an engine change (IncidentError passes through), store it, then announce it."""
+        events = tuple(change(dt_util.utcnow()) or ())
+        await self.store.async_commit()
+        self._publish(events)
+        return events
+
+    def _publish(self, events: Iterable[IncidentEvent]) -> None:
+        for event in events:
+            async_fire_incident_event(self, event)
+            for listener in self.incident_listeners:
+                listener(event)
+        self._schedule_deadline()
+        async_dispatcher_send(self.hass, SIGNAL_STATE_CHANGED.format(self.entry.entry_id))
+
+    @callback
+    def _schedule_background_save(self) -> None:
+        """Counters that need no acknowledgement are written a little later, together."""
+        if self._background_save is None:
+            self._background_save = async_track_point_in_utc_time(
+                self.hass,
+                self._async_background_save,
+                dt_util.utcnow() + timedelta(seconds=BACKGROUND_SAVE_DELAY),
+            )
+
+    async def _async_background_save(self, _now: datetime) -> None:
+        self._background_save = None
+        try:
+            await self.store.async_commit()
+        except StoreWriteError:
+            return  # logged by the store; the next write carries the counters
+
+    # --- deadlines: escalation, auto-resolve, heartbeat -------------------------------------
+
+    @callback
+    def _schedule_deadline(self) -> None:
+        if self._deadline_unsub is not None:
+            self._deadline_unsub()
+            self._deadline_unsub = None
+        if self.listener is None:
+            return
+        deadline = self.engine.next_deadline()
+        if deadline is not None:
+            self._deadline_unsub = async_track_point_in_utc_time(
+                self.hass, self._async_run_due, deadline
+            )
+
+    async def _async_run_due(self, _now: datetime) -> None:
+        self._deadline_unsub = None
+        try:
+            await self.async_apply(self.engine.run_due)
+        except StoreWriteError:
+            self._schedule_deadline()  # the restored state is due again; retry then
+
+    async def _async_prune(self, _now: datetime) -> None:
+        if self.engine.prune(dt_util.utcnow()):
+            self._schedule_background_save()
+
+    # --- support hours ----------------------------------------------------------------------
+
+    def _track_support_hours(self, now: datetime) -> None:
+        schedules: dict[str, list[str]] = {}
+        for source in self.engine.sources.values():
+            if source.priority is Priority.LOW and source.support_hours_entity:
+                schedules.setdefault(source.support_hours_entity, []).append(source.source_id)
+                state = self.hass.states.get(source.support_hours_entity)
+                active = state is None or state.state == STATE_ON
+                self.engine.set_support_hours(source.source_id, active, now)
+        if not schedules:
+            return
+
+        async def _async_schedule_changed(event: Event[EventStateChangedData]) -> None:
+            new_state = event.data["new_state"]
+            active = new_state is None or new_state.state == STATE_ON
+
+            def change(at: datetime) -> None:
+                for source_id in schedules[event.data["entity_id"]]:
+                    self.engine.set_support_hours(source_id, active, at)
+
+            try:
+                await self.async_apply(change)
+            except StoreWriteError:
+                return
+
+        self._unsubs.append(
+            async_track_state_change_event(self.hass, list(schedules), _async_schedule_changed)
+        )
+
+    # --- lookups for entities, services and events ------------------------------------------
+
+    def source_name(self, source_id: str) -> str:
+        source = self.engine.sources.get(source_id)
+        return source.name if source else source_id
+
+    def device_id(self, source_id: str) -> str | None:
+        if source_id not in self._device_ids:
+            device = dr.async_get(self.hass).async_get_device(
+                identifiers={(DOMAIN, source_id)}
+            )
+            if device is None:
+                return None
+            self._device_ids[source_id] = device.id
+        return self._device_ids[source_id]
+
+
+def _delivery_reply(result: IngestResult) -> str:
+    created = sum(
+        len(outcome.incident_ids) for outcome in result.outcomes if outcome.outcome is Outcome.CREATED
+    )
+    if created:
+        return f"250 2.0.0 OK: {created} incident(s) opened"
+    return "250 2.0.0 OK"
+
+
+def raise_listener_issue(hass: HomeAssistant, error: ListenerError, settings: ListenerSettings) -> None:
+    """A repair issue that says how to fix what stops the listener."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        error.reason,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=error.reason,
+        translation_placeholders={
+            "host": settings.host,
+            "port": str(settings.port),
+            "certificate": settings.tls_certificate,
+            "error": str(error),
+        },
+    )
+
+
+def clear_listener_issues(hass: HomeAssistant) -> None:
+    for reason in ("port_in_use", "certificate_unreadable"):
+        ir.async_delete_issue(hass, DOMAIN, reason)

@@ -1,0 +1,54 @@
+# Shared by scripts/test, scripts/develop and the other scripts: finds Python >= 3.13,
+# creates .venv and installs the pinned requirements once (a stamp of their hash).
+# Source it; it leaves the venv's bin first on PATH.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO_ROOT/.venv"
+
+find_python() {
+  local candidate
+  for candidate in python3.13 $(ls -d /root/.pyenv/versions/3.13.*/bin/python3.13 2>/dev/null | sort -V -r); do
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+requirements_hash() {
+  cat "$REPO_ROOT"/requirements*.txt "$@" | sha256sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+  # Extra requirement files (for example the frontend for scripts/develop) join the stamp.
+  local stamp="$VENV/.requirements-stamp" wanted python
+  wanted="$(requirements_hash "$@")"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+    return 0
+  fi
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    if ! python="$(find_python)"; then
+      echo "No Python 3.13 or newer found: install python3.13 or pyenv's 3.13 and run this again." >&2
+      exit 1
+    fi
+    "$python" -m venv "$VENV"
+  fi
+  echo "Installing the pinned requirements into $VENV (once)..." >&2
+  local file args=()
+  for file in "$REPO_ROOT/requirements_test.txt" "$@"; do
+    args+=(-r "$file")
+  done
+  # This machine's pip configuration names optional local mirrors; their absence is not news.
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+  "$VENV/bin/python" -m pip install --quiet "${args[@]}" 2> >(grep -v "is ignored: it is neither" >&2)
+  echo "$wanted" >"$stamp"
+}
+
+activate_venv() {
+  export PATH="$VENV/bin:$PATH"
+  export VIRTUAL_ENV="$VENV"
+}

@@ -1,0 +1,205 @@
+"""Fixtures for the Home Assistant side: a real listener on a free loopback port, real storage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+import smtplib
+import socket
+from typing import Any
+
+import pytest
+
+from custom_components.email_incidents.const import (
+    CONF_HOST,
+    CONF_PORT,
+    DOMAIN,
+    SUBENTRY_POLICY,
+    SUBENTRY_SOURCE,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def real_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """The incident store writes real files; keep them in the test's own folder."""
+    hass.config.config_dir = str(tmp_path)
+    return tmp_path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+def source_subentry(
+    name: str = "NAS",
+    addresses: tuple[str, ...] = ("nas",),
+    subentry_id: str = "source_nas",
+    **data: Any,
+) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={"name": name, "addresses": list(addresses), **data},
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_SOURCE,
+        title=name,
+        unique_id=None,
+    )
+
+
+def policy_subentry(
+    name: str = "On call",
+    levels: tuple[Mapping[str, Any], ...] = ({"delay_minutes": 0, "targets": []},),
+    subentry_id: str = "policy_oncall",
+    repeat: int = 0,
+) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={"name": name, "levels": [dict(level) for level in levels], "repeat": repeat},
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_POLICY,
+        title=name,
+        unique_id=None,
+    )
+
+
+@pytest.fixture
+def extra_listener_data() -> dict[str, Any]:
+    """Listener settings a test changes: `@pytest.mark.parametrize("extra_listener_data", ...)`."""
+    return {}
+
+
+@pytest.fixture
+def listener_data(smtp_port: int, extra_listener_data: dict[str, Any]) -> dict[str, Any]:
+    """Entry data: defaults, loopback on a free port, and the test's own settings."""
+    return {CONF_HOST: "127.0.0.1", CONF_PORT: smtp_port, **extra_listener_data}
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    return [source_subentry()]
+
+
+@pytest.fixture
+def config_entry(
+    listener_data: dict[str, Any], subentries: list[ConfigSubentryData]
+) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Email Incidents",
+        data=listener_data,
+        subentries_data=subentries,
+        entry_id="listener_entry",
+    )
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """The integration loaded and listening; unloaded at the end so the port is released."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+    if config_entry.state.recoverable:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+def make_email(
+    subject: str = "Disk failure on volume 1",
+    body: str = "Volume 1 is degraded.",
+    sender: str = "nas@example.com",
+    to: str = "nas@homeassistant.local",
+    message_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="example.com")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message
+
+
+type SmtpSender = Callable[..., Any]
+
+
+@pytest.fixture
+def send_email(
+    hass: HomeAssistant, smtp_port: int
+) -> Generator[Callable[..., Any]]:
+    """Send over real SMTP from a worker thread (smtplib blocks); returns sendmail's refusals."""
+
+    async def _send(
+        message: EmailMessage | None = None,
+        *,
+        sender: str = "monitor@example.com",
+        recipients: tuple[str, ...] = ("nas@homeassistant.local",),
+        port: int | None = None,
+    ) -> dict[str, tuple[int, bytes]]:
+        message = message or make_email(to=", ".join(recipients))
+
+        def _blocking() -> dict[str, tuple[int, bytes]]:
+            with smtplib.SMTP("127.0.0.1", port or smtp_port, timeout=30) as client:
+                return client.send_message(message, sender, list(recipients))
+
+        return await hass.async_add_executor_job(_blocking)
+
+    yield _send
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate and key for localhost (PEM files)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path = folder / "cert.pem"
+    key_path = folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
