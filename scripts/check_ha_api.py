@@ -60,9 +60,7 @@ FORBIDDEN_APIS = (
         re.compile(r"\basync_update_reload_and_abort\b"),
         "async_update_reload_and_abort reloads twice next to our update listener",
     ),
-    ForbiddenApi(
-        re.compile(r"\basync_setup_platforms\b"), "async_setup_platforms was removed"
-    ),
+    ForbiddenApi(re.compile(r"\basync_setup_platforms\b"), "async_setup_platforms was removed"),
     ForbiddenApi(
         re.compile(r"\bAddEntitiesCallback\b"),
         "use AddConfigEntryEntitiesCallback for config entry platforms",
@@ -78,7 +76,9 @@ def imported_names(root: Path) -> list[ImportedName]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 if node.module.split(".")[0] == "homeassistant":
-                    found.update(ImportedName(node.module, alias.name, where) for alias in node.names)
+                    found.update(
+                        ImportedName(node.module, alias.name, where) for alias in node.names
+                    )
             elif isinstance(node, ast.Import):
                 found.update(
                     ImportedName(alias.name, "", where)
@@ -238,9 +238,7 @@ def _wheel_version(wheel: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", wheel.name.split("-")[1])[:3])
 
 
-def check(
-    names: list[ImportedName], newest: SourceTree, forbidden: list[str]
-) -> list[str]:
+def check(names: list[ImportedName], newest: SourceTree, forbidden: list[str]) -> list[str]:
     """Every problem found, one line each; empty when all is well."""
     problems = list(forbidden)
     for imported in names:
@@ -257,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args(argv)
 
-    from homeassistant.const import __version__ as installed_version  # noqa: PLC0415
+    from homeassistant.const import __version__ as installed_version
 
     newest_version, newest = newest_release(args.cache)
     names = imported_names(args.integration)

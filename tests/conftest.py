@@ -10,7 +10,10 @@ import smtplib
 import socket
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import (
     CONF_HOST,
@@ -19,9 +22,6 @@ from custom_components.email_incidents.const import (
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
 )
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 
 @pytest.fixture(autouse=True)
@@ -144,9 +144,7 @@ type SmtpSender = Callable[..., Any]
 
 
 @pytest.fixture
-def send_email(
-    hass: HomeAssistant, smtp_port: int
-) -> Generator[Callable[..., Any]]:
+def send_email(hass: HomeAssistant, smtp_port: int) -> Generator[Callable[..., Any]]:
     """Send over real SMTP from a worker thread (smtplib blocks); returns sendmail's refusals."""
 
     async def _send(
@@ -164,7 +162,7 @@ def send_email(
 
         return await hass.async_add_executor_job(_blocking)
 
-    yield _send
+    return _send
 
 
 @pytest.fixture(scope="session")

@@ -34,13 +34,19 @@ def newest_release(tmp_path: Path) -> Path:
     """A fake newest release: `const` in plain syntax, `core` in syntax Python 3.13 rejects."""
     root = tmp_path / "release"
     _write(root, "homeassistant/__init__.py", "")
-    _write(root, "homeassistant/const.py", "from enum import StrEnum\nclass Platform(StrEnum):\n    pass\nMAJOR_VERSION = 2026\n")
+    _write(
+        root,
+        "homeassistant/const.py",
+        "from enum import StrEnum\nclass Platform(StrEnum):\n    pass\nMAJOR_VERSION = 2026\n",
+    )
     _write(
         root,
         "homeassistant/core.py",
         # An unparenthesised except list is Python 3.14 syntax (PEP 758).
-        "def callback(func):\n    return func\n\ntry:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
-        "class HomeAssistant:\n    pass\nfrom .const import (\n    Platform,\n    MAJOR_VERSION as VERSION,\n)\n",
+        "def callback(func):\n    return func\n\n"
+        "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
+        "class HomeAssistant:\n    pass\n"
+        "from .const import (\n    Platform,\n    MAJOR_VERSION as VERSION,\n)\n",
     )
     _write(root, "homeassistant/helpers/__init__.py", "")
     _write(root, "homeassistant/helpers/storage.py", "class Store:\n    pass\n")
@@ -76,22 +82,16 @@ def test_missing_name_fails(guard: ModuleType, tmp_path: Path, newest_release: P
     integration = _integration(
         tmp_path, "from homeassistant.core import HomeAssistant, async_no_such_helper\n"
     )
-    problems = guard.check(
-        guard.imported_names(integration), guard.SourceTree(newest_release), []
-    )
-    assert problems == [
-        "__init__.py: homeassistant.core.async_no_such_helper is missing from the installed release",
-        "__init__.py: homeassistant.core.async_no_such_helper is missing from the newest release",
-    ]
+    problems = guard.check(guard.imported_names(integration), guard.SourceTree(newest_release), [])
+    missing = "__init__.py: homeassistant.core.async_no_such_helper is missing from the"
+    assert problems == [f"{missing} installed release", f"{missing} newest release"]
 
 
 def test_name_only_in_installed_release_fails(
     guard: ModuleType, tmp_path: Path, newest_release: Path
 ) -> None:
     integration = _integration(tmp_path, "from homeassistant.core import ServiceCall\n")
-    problems = guard.check(
-        guard.imported_names(integration), guard.SourceTree(newest_release), []
-    )
+    problems = guard.check(guard.imported_names(integration), guard.SourceTree(newest_release), [])
     assert problems == [
         "__init__.py: homeassistant.core.ServiceCall is missing from the newest release"
     ]

@@ -8,18 +8,18 @@ from pathlib import Path
 import shutil
 import smtplib
 import socket
-import ssl
 import subprocess
 from typing import Any
 
 import aiosmtplib
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import (
-    CONF_ALLOW_PLAIN_AUTH,
     CONF_ALLOWED_NETWORKS,
-    CONF_AUTH_PASSWORD,
-    CONF_AUTH_USERNAME,
     CONF_COMMAND_TIMEOUT,
     CONF_DATA_TIMEOUT,
     CONF_LMTP,
@@ -29,18 +29,12 @@ from custom_components.email_incidents.const import (
     CONF_MAX_RECIPIENTS,
     CONF_PORT,
     CONF_RATE_LIMIT,
-    CONF_REQUIRE_TLS,
     CONF_TLS_CERT,
     CONF_TLS_KEY,
-    CONF_TLS_PORT,
     DOMAIN,
 )
 from custom_components.email_incidents.core.models import IncidentStatus
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import free_port, make_email, source_subentry
 
@@ -137,9 +131,7 @@ async def test_unknown_recipient_refused_and_counted(
 
 @pytest.mark.usefixtures("setup_integration")
 @pytest.mark.parametrize("extra_listener_data", [{CONF_MAX_MESSAGE_SIZE: 4096}])
-async def test_size_limit(
-    config_entry: MockConfigEntry, smtp_port: int, send_email: Any
-) -> None:
+async def test_size_limit(config_entry: MockConfigEntry, smtp_port: int, send_email: Any) -> None:
     """Declared too big at MAIL, or found too big in DATA: 552 5.3.4 either way."""
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
         await send_email(make_email(body="x" * 10000))
@@ -205,9 +197,7 @@ async def test_connection_caps(config_entry: MockConfigEntry, smtp_port: int) ->
 
 @pytest.mark.usefixtures("setup_integration")
 @pytest.mark.parametrize("extra_listener_data", [{CONF_RATE_LIMIT: 2}])
-async def test_rate_limit_is_temporary(
-    config_entry: MockConfigEntry, send_email: Any
-) -> None:
+async def test_rate_limit_is_temporary(config_entry: MockConfigEntry, send_email: Any) -> None:
     await send_email(make_email(subject="one"))
     await send_email(make_email(subject="two"))
     with pytest.raises(smtplib.SMTPSenderRefused) as refused:
@@ -384,22 +374,24 @@ async def test_aiosmtplib_client(config_entry: MockConfigEntry, smtp_port: int) 
     assert reply == "2.0.0 OK: 1 incident(s) opened"
 
 
+def _swaks(port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "swaks", "--server", f"127.0.0.1:{port}",
+            "--to", "NAS@homeassistant.local", "--from", "cron@example.com",
+            "--header", "Subject: cron: backup failed", "--body", "exit status 1",
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is installed by .ci/run")
 @pytest.mark.usefixtures("setup_integration")
 async def test_swaks_client(
     hass: HomeAssistant, config_entry: MockConfigEntry, smtp_port: int
 ) -> None:
     """A foreign client: Debian's swaks, as users test their set-up."""
-    result = await hass.async_add_executor_job(
-        lambda: subprocess.run(
-            [
-                "swaks", "--server", f"127.0.0.1:{smtp_port}",
-                "--to", "NAS@homeassistant.local", "--from", "cron@example.com",
-                "--header", "Subject: cron: backup failed", "--body", "exit status 1",
-            ],
-            capture_output=True, text=True, timeout=60, check=False,
-        )
-    )  # fmt: skip
+    result = await hass.async_add_executor_job(_swaks, smtp_port)
     assert result.returncode == 0, result.stdout
     assert "<-  250 2.0.0 OK: 1 incident(s) opened" in result.stdout
     [incident] = _runtime(config_entry).engine.incidents()
@@ -507,7 +499,10 @@ async def test_port_in_use_raises_repair_issue(
     await hass.config_entries.async_unload(config_entry.entry_id)
 
 
-@pytest.mark.parametrize("extra_listener_data", [{CONF_TLS_CERT: "/nonexistent/cert.pem", CONF_TLS_KEY: "/nonexistent/key.pem"}])
+@pytest.mark.parametrize(
+    "extra_listener_data",
+    [{CONF_TLS_CERT: "/nonexistent/cert.pem", CONF_TLS_KEY: "/nonexistent/key.pem"}],
+)
 async def test_unreadable_certificate_raises_repair_issue(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:

@@ -6,7 +6,9 @@ import smtplib
 import ssl
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import (
     CONF_ALLOW_PLAIN_AUTH,
@@ -17,8 +19,6 @@ from custom_components.email_incidents.const import (
     CONF_TLS_KEY,
     CONF_TLS_PORT,
 )
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import free_port, make_email
 
@@ -60,7 +60,9 @@ async def test_starttls(hass: HomeAssistant, config_entry: MockConfigEntry, smtp
             offered_again = client.has_extn("starttls")
             assert client.sock is not None
             version = client.sock.version()  # type: ignore[attr-defined]
-            client.send_message(make_email(subject="over TLS"), "a@example.com", ["nas@homeassistant.local"])
+            client.send_message(
+                make_email(subject="over TLS"), "a@example.com", ["nas@homeassistant.local"]
+            )
             return offered, offered_again, str(version)
 
     offered, offered_again, version = await hass.async_add_executor_job(_send)
@@ -74,9 +76,13 @@ async def test_starttls(hass: HomeAssistant, config_entry: MockConfigEntry, smtp
 @pytest.mark.parametrize("settings", [{CONF_TLS_PORT: TLS_PORT}])
 async def test_implicit_tls_port(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
     def _send() -> bool:
-        with smtplib.SMTP_SSL("127.0.0.1", TLS_PORT, timeout=30, context=_client_context()) as client:
+        with smtplib.SMTP_SSL(
+            "127.0.0.1", TLS_PORT, timeout=30, context=_client_context()
+        ) as client:
             client.ehlo("client")
-            client.send_message(make_email(subject="implicit TLS"), "a@example.com", ["nas@homeassistant.local"])
+            client.send_message(
+                make_email(subject="implicit TLS"), "a@example.com", ["nas@homeassistant.local"]
+            )
             return client.has_extn("starttls")
 
     assert await hass.async_add_executor_job(_send) is False
@@ -116,7 +122,9 @@ async def test_auth_over_tls(
             refused = client.mail("a@example.com")
             client.rset()
             client.login("monitor", "s3cret")
-            client.send_message(make_email(subject="authenticated"), "a@example.com", ["nas@homeassistant.local"])
+            client.send_message(
+                make_email(subject="authenticated"), "a@example.com", ["nas@homeassistant.local"]
+            )
             return auth_before_tls, refused, client.has_extn("auth")
 
     auth_before_tls, refused, auth_in_tls = await hass.async_add_executor_job(_session)
@@ -153,7 +161,9 @@ async def test_plain_text_auth_when_allowed(
     def _send() -> None:
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
             client.login("monitor", "s3cret")
-            client.send_message(make_email(subject="plain auth"), "a@example.com", ["nas@homeassistant.local"])
+            client.send_message(
+                make_email(subject="plain auth"), "a@example.com", ["nas@homeassistant.local"]
+            )
 
     await hass.async_add_executor_job(_send)
     assert _incident_summaries(config_entry) == ["plain auth"]

@@ -8,8 +8,6 @@ import re
 import socket
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
@@ -22,6 +20,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+import voluptuous as vol
 
 from .const import (
     CONF_ALLOW_PLAIN_AUTH,
@@ -59,10 +58,11 @@ from .const import (
     DEFAULT_RECENT_EMAILS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    SUBENTRY_POLICY,
+    SUBENTRY_SOURCE,
 )
 from .listener import ListenerError, load_tls_context
 from .subentry_flows import AlertSourceSubentryFlow, EscalationPolicySubentryFlow
-from .const import SUBENTRY_POLICY, SUBENTRY_SOURCE
 
 SECTION_TLS = "tls"
 SECTION_AUTH = "authentication"
@@ -83,7 +83,9 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         CONF_RETENTION_DAYS,
     ),
 }
-_DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+_DOMAIN_PATTERN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$"
+)
 
 
 def _number(minimum: int, maximum: int, unit: str | None = None) -> NumberSelector:
@@ -118,9 +120,7 @@ def _listener_schema(current: Mapping[str, Any]) -> vol.Schema:
             vol.Required(SECTION_TLS): section(
                 vol.Schema(
                     {
-                        vol.Optional(
-                            CONF_TLS_CERT, default=value(CONF_TLS_CERT, "")
-                        ): text,
+                        vol.Optional(CONF_TLS_CERT, default=value(CONF_TLS_CERT, "")): text,
                         vol.Optional(CONF_TLS_KEY, default=value(CONF_TLS_KEY, "")): text,
                         vol.Optional(CONF_TLS_PORT, default=value(CONF_TLS_PORT, 0)): _number(
                             0, 65535
@@ -195,9 +195,7 @@ def _listener_schema(current: Mapping[str, Any]) -> vol.Schema:
 def _flatten(user_input: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
     """Entry data from the form: sections flattened, numbers as int, MiB as bytes, and the
     password kept when the field was left empty."""
-    data: dict[str, Any] = {
-        key: value for key, value in user_input.items() if key not in _SECTIONS
-    }
+    data: dict[str, Any] = {key: value for key, value in user_input.items() if key not in _SECTIONS}
     for name in _SECTIONS:
         data.update(user_input.get(name, {}))
     for key in (CONF_PORT, CONF_TLS_PORT, *_SECTIONS[SECTION_LIMITS]):
@@ -330,8 +328,10 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
                 current.get(CONF_PORT),
                 current.get(CONF_TLS_PORT),
             )
-            if port and not held_by_us and not await self.hass.async_add_executor_job(
-                _port_free, data[CONF_HOST], port
+            if (
+                port
+                and not held_by_us
+                and not await self.hass.async_add_executor_job(_port_free, data[CONF_HOST], port)
             ):
                 return {CONF_PORT if key == CONF_PORT else SECTION_TLS: "port_in_use"}
         return {}

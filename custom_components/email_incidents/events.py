@@ -9,7 +9,7 @@ from homeassistant.core import callback
 
 from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX
 from .core.engine import IncidentEvent, SourceOutcome
-from .core.models import Incident, InboundEmail
+from .core.models import InboundEmail, Incident
 from .core.text import clean_text
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 import hmac
@@ -223,7 +224,7 @@ class _Session(SMTP):
         if not self._admitted:
             return
         self._admitted = False
-        self._listener.sessions.discard(self)
+        self._listener.session_closed(self)
         self._listener.limiter.release(self._client)
         super().connection_lost(error)
 
@@ -242,7 +243,7 @@ class _Session(SMTP):
             for name in ("ssl_object", "peercert", "cipher", "sslcontext")
         }
 
-    async def smtp_STARTTLS(self, arg: str) -> None:
+    async def smtp_STARTTLS(self, arg: str) -> None:  # noqa: N802 - aiosmtpd command name
         """STARTTLS through the public `loop.start_tls` (aiosmtpd's uses private internals)."""
         if arg:
             await self.push("501 5.5.4 Syntax: STARTTLS")
@@ -253,7 +254,7 @@ class _Session(SMTP):
         await self.push("220 2.0.0 Ready to start TLS")
         # RFC 3207 4.2: nothing the client sent before the handshake may be acted on
         # (command injection, CVE-2011-0411 and CVE-2024-34083).
-        self._reader._buffer.clear()  # type: ignore[attr-defined]  # noqa: SLF001
+        self._reader._buffer.clear()  # type: ignore[attr-defined]
         assert self.transport is not None
         try:
             tls_transport = await self.loop.start_tls(
@@ -271,15 +272,15 @@ class _Session(SMTP):
         if tls_transport is None:  # the client went away during the handshake
             return
         self.transport = tls_transport
-        self._reader._transport = tls_transport  # type: ignore[attr-defined]  # noqa: SLF001
-        self._writer._transport = tls_transport  # type: ignore[attr-defined]  # noqa: SLF001
+        self._reader._transport = tls_transport  # type: ignore[attr-defined]
+        self._writer._transport = tls_transport  # type: ignore[attr-defined]
         self._set_rset_state()
         assert self.session is not None
         self.session.extended_smtp = False
         self.session.host_name = None
         self._mark_tls(tls_transport)
 
-    async def smtp_DATA(self, arg: str) -> None:
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802
         # aiosmtpd resets its timer only on commands: give the DATA phase its own deadline.
         self._reset_timeout(self._listener.settings.data_timeout)
         self._receiving_data = True
@@ -331,7 +332,12 @@ class _Handler:
         self._listener = listener
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
-        self, server: _Session, session: Session, envelope: Envelope, address: str, options: list[str]
+        self,
+        server: _Session,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
     ) -> str:
         if not self._listener.limiter.allow_message(server.client):
             self._listener.sink.record_refusal(RefusalCause.RATE, server.client)
@@ -341,7 +347,12 @@ class _Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(  # noqa: N802
-        self, server: _Session, session: Session, envelope: Envelope, address: str, options: list[str]
+        self,
+        server: _Session,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
     ) -> str:
         settings = self._listener.settings
         if len(envelope.rcpt_tos) >= settings.max_recipients:
@@ -388,6 +399,7 @@ class SmtpListener:
         self.handler = _Handler(self)
         self.limiter = _ClientLimiter(settings)
         self.sessions: set[_Session] = set()
+        self._all_closed = asyncio.Event()
         self._servers: list[asyncio.Server] = []
 
     @property
@@ -401,6 +413,11 @@ class SmtpListener:
             for server in self._servers
             for sock in server.sockets
         ]
+
+    def session_closed(self, session: _Session) -> None:
+        self.sessions.discard(session)
+        if not self.sessions:
+            self._all_closed.set()
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -442,9 +459,11 @@ class SmtpListener:
             server.close()
         for session in list(self.sessions):
             session.refuse_for_shutdown()
-        deadline = self.loop.time() + SHUTDOWN_GRACE
-        while self.sessions and self.loop.time() < deadline:
-            await asyncio.sleep(0.05)
+        if self.sessions:
+            self._all_closed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_GRACE):
+                    await self._all_closed.wait()
         for session in list(self.sessions):
             if session.transport is not None:
                 session.transport.close()

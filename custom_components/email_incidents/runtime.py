@@ -113,9 +113,7 @@ class EmailIncidentsRuntime:
         listener = SmtpListener(self.hass.loop, self.settings, self, tls_context)
         await listener.async_start()
         self.listener = listener
-        self._unsubs.append(
-            async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL)
-        )
+        self._unsubs.append(async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL))
         self._schedule_deadline()
 
     async def async_stop(self) -> None:
@@ -152,9 +150,7 @@ class EmailIncidentsRuntime:
 
     def _restore(self, data: dict[str, Any] | None) -> None:
         now = dt_util.utcnow()
-        self.engine.state = state_from_data(data) if data is not None else type(
-            self.engine.state
-        )()
+        self.engine.state = state_from_data(data) if data is not None else type(self.engine.state)()
         self.engine.configure(self.engine.sources, self.engine.policies, now)
 
     # --- the listener's sink ----------------------------------------------------------------
@@ -322,9 +318,7 @@ class EmailIncidentsRuntime:
 
     def device_id(self, source_id: str) -> str | None:
         if source_id not in self._device_ids:
-            device = dr.async_get(self.hass).async_get_device(
-                identifiers={(DOMAIN, source_id)}
-            )
+            device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, source_id)})
             if device is None:
                 return None
             self._device_ids[source_id] = device.id
@@ -333,14 +327,18 @@ class EmailIncidentsRuntime:
 
 def _delivery_reply(result: IngestResult) -> str:
     created = sum(
-        len(outcome.incident_ids) for outcome in result.outcomes if outcome.outcome is Outcome.CREATED
+        len(outcome.incident_ids)
+        for outcome in result.outcomes
+        if outcome.outcome is Outcome.CREATED
     )
     if created:
         return f"250 2.0.0 OK: {created} incident(s) opened"
     return "250 2.0.0 OK"
 
 
-def raise_listener_issue(hass: HomeAssistant, error: ListenerError, settings: ListenerSettings) -> None:
+def raise_listener_issue(
+    hass: HomeAssistant, error: ListenerError, settings: ListenerSettings
+) -> None:
     """A repair issue that says how to fix what stops the listener."""
     ir.async_create_issue(
         hass,

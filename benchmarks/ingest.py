@@ -1,0 +1,420 @@
+"""Ingest benchmark: our listener inside a real Home Assistant against a bare aiosmtpd server.
+
+One run, on loopback, the same load generator for both (Postfix's `smtp-source`, taken from the
+Debian package without installing or starting a mail server; an asyncio client when it cannot
+be had). Ours runs with 10,000 stored incidents and 5 alert sources with realistic rules.
+
+Prints a table, then the last line:
+RESULT ingest_ratio_1k_c20=<ours/baseline> p99_ms=<ms> load_10k_s=<s> bytes_per_incident=<n>
+
+Run: scripts/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+import gc
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "scripts")]
+
+import aiosmtplib  # noqa: E402
+from ha_config import MINIMAL_CONFIGURATION, prepare  # noqa: E402
+
+from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
+from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
+from custom_components.email_incidents.core.models import Actor, ActorKind  # noqa: E402
+from custom_components.email_incidents.core.state import state_to_data  # noqa: E402
+
+CACHE = REPO_ROOT / ".cache" / "postfix"
+ENTRY_ID = "benchmarkentry"
+STORED_INCIDENTS = 10_000
+RUNS = 3
+
+SOURCES = [
+    {
+        "name": "Nagios",
+        "addresses": ["nagios"],
+        "creation_mode": "incident_keys",
+        "filters": [{"field": "subject", "operator": "matches", "value": r"\*\* \w+"}],
+        "key_rule": {
+            "field": "subject",
+            "method": "regex",
+            "pattern": r"Host: (?P<key>\S+)",
+        },
+        "resolve_conditions": [{"field": "subject", "operator": "contains", "value": "RECOVERY"}],
+        "accept_conditions": [
+            {"field": "subject", "operator": "contains", "value": "ACKNOWLEDGEMENT"}
+        ],
+    },
+    {
+        "name": "Zabbix",
+        "addresses": ["zabbix"],
+        "creation_mode": "incident_keys",
+        "key_rule": {"field": "header:In-Reply-To", "method": "whole"},
+        "resolve_conditions": [
+            {"field": "subject", "operator": "starts_with", "value": "Resolved"}
+        ],
+    },
+    {
+        "name": "Backups",
+        "addresses": ["backups"],
+        "creation_mode": "per_subject",
+        "filters": [{"field": "subject", "operator": "not_contains", "value": "successful"}],
+    },
+    {"name": "UPS", "addresses": ["ups"], "creation_mode": "when_all_resolved"},
+    {
+        "name": "Bench",
+        "addresses": ["bench"],
+        "creation_mode": "per_subject",
+        "filters": [
+            {"field": "from", "operator": "not_contains", "value": "spam"},
+            {"field": "body", "operator": "not_matches", "value": r"maintenance\s+window"},
+        ],
+    },
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the load generator -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadGenerator:
+    name: str
+    command: tuple[str, ...] | None
+    environment: dict[str, str]
+
+
+def smtp_source() -> LoadGenerator:
+    """Postfix's smtp-source from the Debian package, unpacked into .cache (no install)."""
+    binary = CACHE / "usr" / "sbin" / "smtp-source"
+    if not binary.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(
+                ["apt-get", "download", "postfix"], cwd=CACHE, check=True, capture_output=True
+            )
+            package = next(CACHE.glob("postfix_*.deb"))
+            subprocess.run(["dpkg-deb", "-x", str(package), str(CACHE)], check=True)
+        except (OSError, subprocess.CalledProcessError, StopIteration):
+            return LoadGenerator("asyncio client (smtp-source unavailable)", None, {})
+    environment = {**os.environ, "LD_LIBRARY_PATH": str(CACHE / "usr" / "lib" / "postfix")}
+    return LoadGenerator("Postfix smtp-source", (str(binary),), environment)
+
+
+def message_bytes(size: int, number: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "load@example.com"
+    message["To"] = "bench@homeassistant.local"
+    message["Subject"] = f"Load {number % 50}"
+    message["Message-ID"] = f"<{time.time_ns()}.{number}@bench.example>"
+    message.set_content("x" * size)
+    return message.as_bytes()
+
+
+async def asyncio_load(port: int, size: int, concurrency: int, count: int) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(count):
+        queue.put_nowait(number)
+
+    async def worker() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
+        await client.connect()
+        while not queue.empty():
+            number = queue.get_nowait()
+            await client.sendmail(
+                "load@example.com", ["bench@homeassistant.local"], message_bytes(size, number)
+            )
+        await client.quit()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def drive(generator: LoadGenerator, port: int, size: int, concurrency: int, count: int) -> float:
+    """Messages per second for `count` messages of `size` bytes over `concurrency` sessions."""
+    started = time.perf_counter()
+    if generator.command is None:
+        asyncio.run(asyncio_load(port, size, concurrency, count))
+    else:
+        subprocess.run(
+            [
+                *generator.command,
+                "-s", str(concurrency), "-m", str(count), "-l", str(size),
+                "-f", "load@example.com", "-t", "bench@homeassistant.local",
+                "-M", "bench.example", f"127.0.0.1:{port}",
+            ],
+            env=generator.environment, check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+    return count / (time.perf_counter() - started)
+
+
+# --- the two servers -------------------------------------------------------------------------
+
+BASELINE_SERVER = """
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(Handler(), hostname="bench", data_size_limit=None, loop=loop),
+        "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 180) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return time.monotonic() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def prefilled_state() -> dict[str, object]:
+    """10,000 incidents over the five sources, most resolved, as the store holds them."""
+    sources = {
+        f"source{index}": source_from_data(f"source{index}", data, domain="homeassistant.local")
+        for index, data in enumerate(SOURCES)
+    }
+    engine = IncidentEngine(sources=sources)
+    start = datetime.now(UTC) - timedelta(days=10)
+    actor = Actor(kind=ActorKind.ACTION, name="benchmark")
+    for number in range(STORED_INCIDENTS):
+        source_id = f"source{number % len(SOURCES)}"
+        at = start + timedelta(seconds=number * 60)
+        [event, *_] = engine.create(
+            source_id,
+            summary=f"Stored incident {number} on host{number % 97}",
+            details="Problem details line.\n" * 5,
+            key=f"key-{number}",
+            actor=actor,
+            now=at,
+        )
+        if number % 10:
+            engine.resolve(event.incident.id, actor, at + timedelta(minutes=5))
+    return state_to_data(engine.state)
+
+
+def prepare_home_assistant(config_dir: Path, port: int, incidents: bool) -> None:
+    sources = [dict(source) for source in SOURCES]
+    prepare(
+        config_dir,
+        listener={
+            "host": "127.0.0.1",
+            "port": port,
+            "max_connections": 100,
+            "max_connections_per_client": 100,
+            "messages_per_minute": 1_000_000,
+            "max_message_size": 50 * 1024 * 1024,
+        },
+        sources=sources,
+        configuration=MINIMAL_CONFIGURATION + "bench_probe:\n",
+    )
+    entries = json.loads((config_dir / ".storage" / "core.config_entries").read_text())
+    entry = entries["data"]["entries"][0]
+    entry["entry_id"] = ENTRY_ID
+    for index, subentry in enumerate(entry["subentries"]):
+        subentry["subentry_id"] = f"source{index}"
+    (config_dir / ".storage" / "core.config_entries").write_text(json.dumps(entries))
+    probe = config_dir / "custom_components" / "bench_probe"
+    if not probe.exists():
+        probe.symlink_to(Path(__file__).parent / "bench_probe", target_is_directory=True)
+    if incidents:
+        (config_dir / ".storage" / f"email_incidents.{ENTRY_ID}").write_text(
+            json.dumps(
+                {"version": 1, "key": f"email_incidents.{ENTRY_ID}", "data": prefilled_state()}
+            )
+        )
+
+
+def start_home_assistant(config_dir: Path) -> subprocess.Popen[bytes]:
+    log = (config_dir / "hass.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def setup_seconds(config_dir: Path) -> float:
+    timings_file = config_dir / "bench_timings.json"
+    deadline = time.monotonic() + 120
+    while not timings_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return float(json.loads(timings_file.read_text())["email_incidents"])
+
+
+# --- latency to the bus event ----------------------------------------------------------------
+
+
+async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -> list[float]:
+    """Send at `rate` e-mails per second; latency from the end of DATA to the bus event."""
+    sent: dict[str, float] = {}
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
+    await client.connect()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for number in range(rate * seconds):
+        await asyncio.sleep(max(0.0, started + number / rate - loop.time()))
+        message = EmailMessage()
+        token = f"latency-{number}-{time.time_ns()}"
+        message["From"] = "latency@example.com"
+        message["To"] = "bench@homeassistant.local"
+        message["Subject"] = f"Latency {number % 20}"
+        message["Message-ID"] = f"<{token}@bench.example>"
+        message.set_content("latency probe")
+        sent[message["Message-ID"]] = time.time()
+        await client.send_message(message)
+    await client.quit()
+    await asyncio.sleep(1)
+    received: dict[str, float] = {}
+    for line in (config_dir / "bench_events.log").read_text().splitlines():
+        stamp, _, message_id = line.partition(" ")
+        received[message_id] = float(stamp)
+    return [
+        (received[message_id] - at) * 1000
+        for message_id, at in sent.items()
+        if message_id in received
+    ]
+
+
+# --- memory per stored incident --------------------------------------------------------------
+
+
+def bytes_per_incident() -> tuple[int, int]:
+    """Memory the engine holds per incident, beyond the characters of its own text."""
+    data = prefilled_state()
+    from custom_components.email_incidents.core.state import state_from_data
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    state = state_from_data(json.loads(json.dumps(data)))
+    engine = IncidentEngine(state)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    text = sum(
+        len(incident.summary) + len(incident.details) + sum(len(e.message) for e in incident.log)
+        for incident in engine.state.incidents.values()
+    )
+    total = after - before
+    return total // STORED_INCIDENTS, (total - text) // STORED_INCIDENTS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer messages, one run each")
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else RUNS
+    counts = {1024: 300 if args.quick else 1000, 100 * 1024: 50 if args.quick else 200}
+
+    generator = smtp_source()
+    print(f"load generator: {generator.name}")
+    work = Path(tempfile.mkdtemp(prefix="email-incidents-bench-"))
+    results: dict[tuple[str, int, int], float] = {}
+    try:
+        baseline_port = free_port()
+        baseline = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(baseline_port)])
+        wait_for_port(baseline_port, baseline)
+
+        empty_dir, full_dir = work / "empty", work / "full"
+        empty_port, full_port = free_port(), free_port()
+        prepare_home_assistant(empty_dir, empty_port, incidents=False)
+        prepare_home_assistant(full_dir, full_port, incidents=True)
+        empty = start_home_assistant(empty_dir)
+        wait_for_port(empty_port, empty)
+        setup_empty = setup_seconds(empty_dir)
+        stop(empty)
+        ours = start_home_assistant(full_dir)
+        wait_for_port(full_port, ours)
+        setup_full = setup_seconds(full_dir)
+
+        try:
+            for size, count in counts.items():
+                for concurrency in (1, 20):
+                    for name, port in (("baseline", baseline_port), ("ours", full_port)):
+                        rates = [
+                            drive(generator, port, size, concurrency, count) for _ in range(runs)
+                        ]
+                        results[(name, size, concurrency)] = statistics.median(rates)
+            latencies = asyncio.run(
+                steady_latency(full_port, full_dir, 50, 5 if args.quick else 20)
+            )
+        finally:
+            stop(ours)
+            stop(baseline)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"{'size':>8} {'conc':>5} {'baseline/s':>11} {'ours/s':>9} {'ratio':>6}")
+    for size in counts:
+        for concurrency in (1, 20):
+            base = results[("baseline", size, concurrency)]
+            ours_rate = results[("ours", size, concurrency)]
+            label = f"{size // 1024} KiB"
+            print(
+                f"{label:>8} {concurrency:>5} {base:11.1f} {ours_rate:9.1f} {ours_rate / base:6.2f}"
+            )
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"latency end of DATA -> bus event at 50/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"({len(latencies)} e-mails)"
+    )
+    print(
+        f"setup of the integration: {setup_empty:.3f} s empty, {setup_full:.3f} s with "
+        f"{STORED_INCIDENTS} incidents"
+    )
+    total_bytes, beyond_text = bytes_per_incident()
+    print(f"memory per stored incident: {total_bytes} bytes, {beyond_text} beyond its text")
+    ratio = results[("ours", 1024, 20)] / results[("baseline", 1024, 20)]
+    print(
+        f"RESULT ingest_ratio_1k_c20={ratio:.2f} p99_ms={p99:.1f} "
+        f"load_10k_s={setup_full:.3f} bytes_per_incident={beyond_text}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Crash test: every e-mail that got `250` survives a SIGKILL of Home Assistant.
+
+Starts a real Home Assistant (`hass`) with the integration, lets 20 clients send e-mails with
+unique Message-IDs, kills `hass` with SIGKILL at a random moment, starts it again from the same
+config folder and checks that every acknowledged e-mail is an incident in the store. The last
+line is `RESULT acknowledged=<n> lost=<n> runs=<n>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from email.message import EmailMessage
+import json
+from pathlib import Path
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import aiosmtplib
+from ha_config import prepare
+
+CLIENTS = 20
+SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_hass(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Home Assistant exited with {process.returncode}")
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"the listener did not open port {port} within {timeout} s")
+
+
+async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.Event) -> None:
+    sequence = 0
+    while not stop.is_set():
+        token = f"crash-{number}-{sequence}-{random.getrandbits(32):08x}"
+        message = EmailMessage()
+        message["From"] = "load@example.com"
+        message["To"] = "crash@homeassistant.local"
+        message["Subject"] = token
+        message["Message-ID"] = f"<{token}@example.com>"
+        message.set_content("crash test")
+        try:
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10)
+        except (aiosmtplib.SMTPException, OSError):
+            return  # Home Assistant was killed mid-conversation: not acknowledged
+        acknowledged.append(token)
+        sequence += 1
+
+
+def stored_summaries(config_dir: Path) -> set[str]:
+    files = list((config_dir / ".storage").glob("email_incidents.*"))
+    if not files:
+        return set()
+    data = json.loads(files[0].read_text(encoding="utf-8"))["data"]
+    incidents = data["incidents"]
+    values = incidents.values() if isinstance(incidents, dict) else incidents
+    return {str(incident.get("summary", incident.get("s", ""))) for incident in values}
+
+
+async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) -> tuple[int, int]:
+    process = start_hass(config_dir, log)
+    try:
+        await wait_for_port(port, process, 120)
+        acknowledged: list[str] = []
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(client(port, number, acknowledged, stop))
+            for number in range(CLIENTS)
+        ]
+        await asyncio.sleep(rng.uniform(0.5, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        stop.set()
+        await asyncio.gather(*tasks)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Start again from the same folder: it must load what was acknowledged.
+    process = start_hass(config_dir, log)
+    try:
+        await wait_for_port(port, process, 120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    stored = stored_summaries(config_dir)
+    lost = [token for token in acknowledged if token not in stored]
+    for token in lost[:10]:
+        print(f"LOST {token}")
+    return len(acknowledged), len(lost)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the config folder")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="email-incidents-crash-"))
+    total_acknowledged = total_lost = 0
+    try:
+        for run in range(1, args.runs + 1):
+            config_dir = work / f"run{run}"
+            port = free_port()
+            prepare(config_dir, listener={"host": "127.0.0.1", "port": port}, sources=[SOURCE])
+            acknowledged, lost = await one_run(config_dir, port, work / "hass.log", rng)
+            print(f"run {run}: acknowledged={acknowledged} lost={lost}")
+            total_acknowledged += acknowledged
+            total_lost += lost
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"config folders kept in {work}")
+    print(f"RESULT acknowledged={total_acknowledged} lost={total_lost} runs={args.runs}")
+    return 1 if total_lost or not total_acknowledged else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

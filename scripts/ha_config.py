@@ -1,0 +1,107 @@
+"""Config folders for a real Home Assistant with Email Incidents: used by scripts/develop, the
+crash test, the benchmarks and the end-to-end tests.
+
+Home Assistant reads config entries from .storage/core.config_entries; writing that file before
+the first start is how a listener and its sources exist without clicking through the UI. An
+existing file is never touched, so anything changed in the UI stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+import json
+from pathlib import Path
+from typing import Any
+import uuid
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION = REPO_ROOT / "custom_components" / "email_incidents"
+
+MINIMAL_CONFIGURATION = """\
+homeassistant:
+  name: Email Incidents
+  time_zone: UTC
+logger:
+  default: warning
+"""
+
+
+def link_integration(config_dir: Path) -> None:
+    """Load the integration from this working tree."""
+    target = config_dir / "custom_components" / "email_incidents"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    target.symlink_to(INTEGRATION, target_is_directory=True)
+
+
+def seed_config_entry(
+    config_dir: Path,
+    *,
+    listener: Mapping[str, Any],
+    sources: Sequence[Mapping[str, Any]],
+    entry_id: str | None = None,
+) -> bool:
+    """Write a listener entry with alert source subentries unless config entries exist."""
+    entries_file = config_dir / ".storage" / "core.config_entries"
+    if entries_file.exists():
+        return False
+    now = datetime.now(UTC).isoformat()
+    entry = {
+        "created_at": now,
+        "data": dict(listener),
+        "disabled_by": None,
+        "discovery_keys": {},
+        "domain": "email_incidents",
+        "entry_id": entry_id or uuid.uuid4().hex,
+        "minor_version": 1,
+        "modified_at": now,
+        "options": {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "subentries": [
+            {
+                "data": dict(source),
+                "subentry_id": uuid.uuid4().hex,
+                "subentry_type": "alert_source",
+                "title": source["name"],
+                "unique_id": None,
+            }
+            for source in sources
+        ],
+        "title": "Email Incidents",
+        "unique_id": None,
+        "version": 1,
+    }
+    entries_file.parent.mkdir(parents=True, exist_ok=True)
+    entries_file.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "minor_version": 5,
+                "key": "core.config_entries",
+                "data": {"entries": [entry]},
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return True
+
+
+def prepare(
+    config_dir: Path,
+    *,
+    listener: Mapping[str, Any],
+    sources: Sequence[Mapping[str, Any]],
+    configuration: str = MINIMAL_CONFIGURATION,
+) -> None:
+    """A ready config folder: configuration.yaml, the integration linked, the entry seeded."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    configuration_file = config_dir / "configuration.yaml"
+    if not configuration_file.exists():
+        configuration_file.write_text(configuration, encoding="utf-8")
+    link_integration(config_dir)
+    seed_config_entry(config_dir, listener=listener, sources=sources)
