@@ -44,8 +44,8 @@ def start_hass(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Home Assistant exited with {process.returncode}")
@@ -56,7 +56,7 @@ async def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: fl
             continue
         writer.close()
         return
-    raise RuntimeError(f"the listener did not open port {port} within {timeout} s")
+    raise RuntimeError(f"the listener did not open port {port} within {within} s")
 
 
 async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.Event) -> None:

@@ -16,7 +16,9 @@ DOMAIN = "bench_probe"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    events_file = Path(hass.config.path("bench_events.log")).open("a", encoding="utf-8")  # noqa: SIM115
+    events_file = await hass.async_add_executor_job(
+        Path(hass.config.path("bench_events.log")).open, "a"
+    )
 
     def _email_received(event: Event) -> None:
         events_file.write(f"{time.time():.6f} {event.data['message_id']}\n")

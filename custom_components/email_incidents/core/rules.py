@@ -1,0 +1,258 @@
+"""Filters, incident key extraction and subject normalisation.
+
+Rules are validated when they are built, so an invalid rule cannot exist. Matching only ever
+sees at most MATCH_TEXT_LIMIT characters of a field, and patterns whose nested unbounded
+quantifiers backtrack exponentially are refused, so no rule can stall Home Assistant's loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+import re
+from typing import Final
+
+from .models import InboundEmail
+from .text import clean_line
+
+MATCH_TEXT_LIMIT: Final = 64 * 1024
+KEY_MAX_LENGTH: Final = 255
+FIELDS: Final = ("subject", "body", "from", "to")
+HEADER_PREFIX: Final = "header:"
+
+
+class MatchMode(StrEnum):
+    ALL = "all"
+    ANY = "any"
+
+
+class Operator(StrEnum):
+    CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    MATCHES = "matches"
+    NOT_MATCHES = "not_matches"
+
+
+class KeyMethod(StrEnum):
+    REGEX = "regex"
+    BETWEEN = "between"
+    WHOLE = "whole"
+
+
+class NoKeyFallback(StrEnum):
+    OPEN_WITHOUT_KEY = "open_without_key"
+    SUBJECT_AS_KEY = "subject_as_key"
+    IGNORE = "ignore"
+
+
+class RuleError(ValueError):
+    """An invalid rule: `field` is the input at fault, `reason` a translation key."""
+
+    def __init__(
+        self, message: str, *, field: str, reason: str, position: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+        self.position = position
+
+
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
+# A group that ends in an unbounded quantifier, itself quantified without bound: (a+)+, (x*)*,
+# (?:a|b+)+ ... backtrack exponentially on a near-miss.
+_NESTED_QUANTIFIER = re.compile(r"(?:[+*]|\{\d*,\})\)[+*{]")
+
+
+def validate_field(field_name: str) -> str:
+    """The canonical field: subject, body, from, to or header:<Name>."""
+    name = field_name.strip()
+    if name.lower() in FIELDS:
+        return name.lower()
+    if name.lower().startswith(HEADER_PREFIX):
+        header = name[len(HEADER_PREFIX) :].strip()
+        if not _HEADER_NAME.match(header):
+            raise RuleError(
+                f"Invalid header name {header!r}", field="field", reason="invalid_header_name"
+            )
+        return HEADER_PREFIX + header
+    raise RuleError(f"Unknown field {field_name!r}", field="field", reason="invalid_field")
+
+
+def compile_pattern(
+    pattern: str, *, field: str = "pattern", case_sensitive: bool = False
+) -> re.Pattern[str]:
+    """Compile a user's regular expression; RuleError names the problem and its position."""
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise RuleError(
+            "Nested repetition such as (a+)+ can take exponential time; simplify the pattern",
+            field=field,
+            reason="catastrophic_regex",
+        )
+    return _compile(pattern, case_sensitive, field)
+
+
+@lru_cache(maxsize=512)
+def _compile(pattern: str, case_sensitive: bool, field: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
+    except re.error as err:
+        raise RuleError(
+            f"{err.msg} at position {err.pos}" if err.pos is not None else err.msg,
+            field=field,
+            reason="invalid_regex",
+            position=err.pos,
+        ) from err
+
+
+def field_text(email: InboundEmail, field_name: str) -> str:
+    """The text a rule sees, cut to MATCH_TEXT_LIMIT characters."""
+    match field_name:
+        case "subject":
+            text = email.subject
+        case "body":
+            text = email.body
+        case "from":
+            text = (
+                f"{email.from_name} <{email.from_address}>"
+                if email.from_name
+                else email.from_address
+            )
+        case "to":
+            text = ", ".join(dict.fromkeys(email.header_recipients + email.envelope_recipients))
+        case _:
+            text = email.headers.joined(field_name[len(HEADER_PREFIX) :])
+    return text[:MATCH_TEXT_LIMIT]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
+    """One test on one field of an e-mail."""
+
+    field: str
+    operator: Operator
+    value: str
+    case_sensitive: bool = False
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", validate_field(self.field))
+        object.__setattr__(self, "operator", Operator(self.operator))
+        if not self.value:
+            raise RuleError("Enter a value", field="value", reason="empty_value")
+        if self.operator in (Operator.MATCHES, Operator.NOT_MATCHES):
+            pattern = compile_pattern(self.value, field="value", case_sensitive=self.case_sensitive)
+            object.__setattr__(self, "_pattern", pattern)
+
+    def matches(self, email: InboundEmail) -> bool:
+        text = field_text(email, self.field)
+        if self._pattern is not None:
+            found = self._pattern.search(text) is not None
+            return found if self.operator is Operator.MATCHES else not found
+        value = self.value
+        if not self.case_sensitive:
+            text, value = text.casefold(), value.casefold()
+        match self.operator:
+            case Operator.CONTAINS:
+                return value in text
+            case Operator.NOT_CONTAINS:
+                return value not in text
+            case Operator.EQUALS:
+                return text.strip() == value.strip()
+            case Operator.NOT_EQUALS:
+                return text.strip() != value.strip()
+            case Operator.STARTS_WITH:
+                return text.lstrip().startswith(value)
+            case _:
+                return text.rstrip().endswith(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConditionSet:
+    """Conditions combined by all or any; an empty set matches every e-mail."""
+
+    conditions: tuple[Condition, ...] = ()
+    mode: MatchMode = MatchMode.ALL
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.conditions
+
+    def matches(self, email: InboundEmail) -> bool:
+        if not self.conditions:
+            return True
+        results = (condition.matches(email) for condition in self.conditions)
+        return all(results) if self.mode is MatchMode.ALL else any(results)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyRule:
+    """Where an incident key comes from."""
+
+    field: str
+    method: KeyMethod
+    pattern: str = ""
+    prefix: str = ""
+    suffix: str = ""
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", validate_field(self.field))
+        object.__setattr__(self, "method", KeyMethod(self.method))
+        if self.method is KeyMethod.REGEX:
+            if not self.pattern:
+                raise RuleError("Enter a pattern", field="pattern", reason="empty_value")
+            object.__setattr__(self, "_pattern", compile_pattern(self.pattern, case_sensitive=True))
+        elif self.method is KeyMethod.BETWEEN and not self.prefix:
+            raise RuleError("Enter the text before the key", field="prefix", reason="empty_value")
+
+    def extract(self, email: InboundEmail) -> str | None:
+        text = field_text(email, self.field)
+        if self._pattern is not None:
+            match = self._pattern.search(text)
+            if match is None:
+                return None
+            if "key" in self._pattern.groupindex:
+                key = match.group("key") or ""
+            elif self._pattern.groups:
+                key = "-".join(group for group in match.groups() if group)
+            else:
+                key = match.group(0)
+        elif self.method is KeyMethod.BETWEEN:
+            start = text.find(self.prefix)
+            if start < 0:
+                return None
+            rest = text[start + len(self.prefix) :]
+            end = rest.find(self.suffix) if self.suffix else rest.find("\n")
+            key = rest if end < 0 else rest[:end]
+        else:
+            key = text
+        return clean_line(key, KEY_MAX_LENGTH) or None
+
+
+_REPLY_TAGS = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|odp|tr|rv|r[ée]f|rif|enc|doorst)\s*(?:\[\d+\]|\(\d+\))?\s*:"
+    r"|\[(?:external|ext|extern|fwd?|spam)\]|\*+\s*spam\s*\*+)\s*",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def strip_reply_tags(subject: str) -> str:
+    """Remove leading Re:, Fwd:, AW:, [EXTERNAL] ... tags, repeatedly."""
+    while True:
+        stripped = _REPLY_TAGS.sub("", subject, count=1)
+        if stripped == subject:
+            return subject
+        subject = stripped
+
+
+def normalise_subject(subject: str, *, strip_reply_tags_first: bool = True) -> str:
+    """The form per_subject de-duplicates on: no case, no whitespace, optionally no tags."""
+    if strip_reply_tags_first:
+        subject = strip_reply_tags(subject)
+    return _WHITESPACE.sub("", subject).casefold()[:KEY_MAX_LENGTH]

@@ -1,0 +1,200 @@
+"""The engine's whole state and its JSON form, with schema versions and migrations.
+
+`state_to_data` builds new containers only (no list or dict of the live state is shared), so the
+result can be encoded on another thread while the engine goes on changing the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from .models import (
+    Actor,
+    ActorKind,
+    EscalationState,
+    Incident,
+    IncidentStatus,
+    LogEntry,
+    LogKind,
+    Priority,
+)
+
+SCHEMA_VERSION: Final = 1
+
+
+class StateError(ValueError):
+    """Stored data that cannot be read."""
+
+
+@dataclass(slots=True, kw_only=True)
+class EngineState:
+    """Everything that must survive a restart."""
+
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    next_number: int = 1
+    counters: dict[str, int] = field(default_factory=dict)
+    source_last_email: dict[str, datetime] = field(default_factory=dict)
+    maintenance: set[str] = field(default_factory=set)
+    support_hours_off: set[str] = field(default_factory=set)
+    recent_message_ids: dict[str, datetime] = field(default_factory=dict)
+    heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _actor(actor: Actor | None) -> list[str] | None:
+    return [actor.kind.value, actor.name] if actor is not None else None
+
+
+def _parse_actor(value: list[str] | None) -> Actor | None:
+    return Actor(kind=ActorKind(value[0]), name=value[1]) if value else None
+
+
+def incident_to_data(incident: Incident) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": incident.id,
+        "source": incident.source_id,
+        "status": incident.status.value,
+        "summary": incident.summary,
+        "priority": incident.priority.value,
+        "created": incident.created.isoformat(),
+        "emails": incident.email_count,
+        "log": [
+            [entry.at.isoformat(), entry.kind.value, entry.message, _actor(entry.actor)]
+            for entry in incident.log
+        ],
+    }
+    optional = {
+        "details": incident.details,
+        "key": incident.key,
+        "from": incident.from_address,
+        "last_email": _time(incident.last_email),
+        "accepted": _time(incident.accepted),
+        "resolved": _time(incident.resolved),
+        "accepted_by": _actor(incident.accepted_by),
+        "resolved_by": _actor(incident.resolved_by),
+        "log_dropped": incident.log_dropped,
+    }
+    data.update((name, value) for name, value in optional.items() if value)
+    if (escalation := incident.escalation) is not None:
+        data["escalation"] = {
+            "policy": escalation.policy_id,
+            "level": escalation.next_level,
+            "round": escalation.round,
+            "due": _time(escalation.due),
+        }
+    return data
+
+
+def incident_from_data(data: Mapping[str, Any]) -> Incident:
+    escalation = data.get("escalation")
+    return Incident(
+        id=data["id"],
+        source_id=data["source"],
+        status=IncidentStatus(data["status"]),
+        summary=data["summary"],
+        details=data.get("details", ""),
+        key=data.get("key"),
+        priority=Priority(data["priority"]),
+        created=datetime.fromisoformat(data["created"]),
+        last_email=_parse_time(data.get("last_email")),
+        accepted=_parse_time(data.get("accepted")),
+        resolved=_parse_time(data.get("resolved")),
+        accepted_by=_parse_actor(data.get("accepted_by")),
+        resolved_by=_parse_actor(data.get("resolved_by")),
+        from_address=data.get("from", ""),
+        email_count=data.get("emails", 0),
+        log=[
+            LogEntry(
+                at=datetime.fromisoformat(at),
+                kind=LogKind(kind),
+                message=message,
+                actor=_parse_actor(actor),
+            )
+            for at, kind, message, actor in data.get("log", ())
+        ],
+        log_dropped=data.get("log_dropped", 0),
+        escalation=EscalationState(
+            policy_id=escalation["policy"],
+            next_level=escalation["level"],
+            round=escalation["round"],
+            due=_parse_time(escalation["due"]),
+        )
+        if escalation
+        else None,
+    )
+
+
+def state_to_data(state: EngineState) -> dict[str, Any]:
+    """JSON-able data of the state, with its schema version."""
+    return {
+        "version": SCHEMA_VERSION,
+        "next_number": state.next_number,
+        "counters": dict(state.counters),
+        "source_last_email": {
+            key: value.isoformat() for key, value in state.source_last_email.items()
+        },
+        "maintenance": sorted(state.maintenance),
+        "support_hours_off": sorted(state.support_hours_off),
+        "recent_message_ids": {
+            key: value.isoformat() for key, value in state.recent_message_ids.items()
+        },
+        "heartbeat_anchor": {
+            key: value.isoformat() for key, value in state.heartbeat_anchor.items()
+        },
+        "incidents": [incident_to_data(incident) for incident in state.incidents.values()],
+    }
+
+
+def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 (before releases) kept incidents in a mapping by id and no message ids."""
+    incidents = data.get("incidents", {})
+    data["incidents"] = list(incidents.values()) if isinstance(incidents, Mapping) else incidents
+    data.setdefault("recent_message_ids", {})
+    return data
+
+
+MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {0: _from_version_0}
+
+
+def state_from_data(data: Mapping[str, Any]) -> EngineState:
+    """The state from stored data of this or an older schema; StateError if unusable."""
+    migrated = dict(data)
+    version = int(migrated.get("version", 0))
+    if version > SCHEMA_VERSION:
+        raise StateError(f"stored schema {version} is newer than this release ({SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        migrated = MIGRATIONS[version](migrated)
+        version += 1
+    try:
+        incidents = [incident_from_data(item) for item in migrated.get("incidents", ())]
+        return EngineState(
+            incidents={incident.id: incident for incident in incidents},
+            next_number=int(migrated.get("next_number", len(incidents) + 1)),
+            counters={str(k): int(v) for k, v in migrated.get("counters", {}).items()},
+            source_last_email={
+                k: datetime.fromisoformat(v)
+                for k, v in migrated.get("source_last_email", {}).items()
+            },
+            maintenance=set(migrated.get("maintenance", ())),
+            support_hours_off=set(migrated.get("support_hours_off", ())),
+            recent_message_ids={
+                k: datetime.fromisoformat(v)
+                for k, v in migrated.get("recent_message_ids", {}).items()
+            },
+            heartbeat_anchor={
+                k: datetime.fromisoformat(v)
+                for k, v in migrated.get("heartbeat_anchor", {}).items()
+            },
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise StateError(f"unreadable incident state: {err!r}") from err
