@@ -30,6 +30,11 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def loopback_sockets(socket_enabled: None) -> None:
+    """Real SMTP over loopback; pytest-homeassistant still refuses other hosts."""
+
+
+@pytest.fixture(autouse=True)
 def real_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     """The incident store writes real files; keep them in the test's own folder."""
     hass.config.config_dir = str(tmp_path)

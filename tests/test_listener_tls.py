@@ -100,7 +100,8 @@ async def test_require_tls(
         530,
         b"5.7.0 Must issue a STARTTLS command first",
     )
-    assert config_entry.runtime_data.engine.state.counters["refused_tls_required"] == 1
+    # Refused twice: the client's MAIL and the RSET it sends after the refusal.
+    assert config_entry.runtime_data.engine.state.counters["refused_tls_required"] == 2
 
 
 AUTH = {CONF_AUTH_USERNAME: "monitor", CONF_AUTH_PASSWORD: "s3cret"}
@@ -150,7 +151,8 @@ async def test_wrong_password(
         535,
         b"5.7.8 Authentication credentials invalid",
     )
-    assert config_entry.runtime_data.engine.state.counters["refused_auth_failed"] == 1
+    # smtplib tries PLAIN, then LOGIN: two failed attempts, each answered after a delay.
+    assert config_entry.runtime_data.engine.state.counters["refused_auth_failed"] == 2
 
 
 @pytest.mark.usefixtures("setup_integration")

@@ -19,14 +19,7 @@ from .runtime import (
 from .services import async_setup_services
 from .store import async_remove_stored_state
 
-PLATFORMS: list[Platform] = [
-    Platform.BINARY_SENSOR,
-    Platform.BUTTON,
-    Platform.EVENT,
-    Platform.SENSOR,
-    Platform.SWITCH,
-    Platform.TODO,
-]
+PLATFORMS: list[Platform] = []
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

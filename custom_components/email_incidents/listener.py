@@ -422,11 +422,14 @@ class SmtpListener:
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
+        # handled=False: aiosmtpd itself answers 535 5.7.8 (delayed by `push`).
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user_ok = hmac.compare_digest(data.login, self.settings.auth_username.encode())
         password_ok = hmac.compare_digest(data.password, self.settings.auth_password.encode())
-        return AuthResult(success=user_ok and password_ok, auth_data=data.login)
+        if user_ok and password_ok:
+            return AuthResult(success=True, auth_data=data.login)
+        return AuthResult(success=False, handled=False)
 
     def _factory(self, *, implicit_tls: bool) -> Callable[[], _Session]:
         session_class = _LmtpSession if self.settings.lmtp else _Session

@@ -16,7 +16,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.json import json_bytes
-from homeassistant.util.file import write_utf8_file_atomic
+from homeassistant.util.file import WriteError, write_utf8_file_atomic
 from homeassistant.util.json import json_loads_object
 
 from .const import DOMAIN, LOGGER
@@ -96,7 +96,7 @@ class IncidentStore:
                 snapshot = self._snapshot()
                 try:
                     payload = await self._hass.async_add_executor_job(self._write, snapshot)
-                except (OSError, TypeError, ValueError) as err:
+                except (OSError, WriteError, TypeError, ValueError) as err:
                     self._fail(group, err)
                     continue
                 self._durable = payload

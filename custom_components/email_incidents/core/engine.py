@@ -127,6 +127,21 @@ def human_interval(interval: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def base_address(address: str) -> str:
+    """The normalised address without a plus tag: source+anything@domain -> source@domain."""
+    address = normalise_address(address)
+    local, at, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0]}{at}{domain}" if "+" in local else address
+
+
+def addressed_to(source: SourceConfig, email: InboundEmail) -> bool:
+    """Whether any envelope or header recipient of the e-mail is an address of the source."""
+    return any(
+        base_address(address) in source.addresses
+        for address in email.envelope_recipients + email.header_recipients
+    )
+
+
 def _is_heartbeat(incident: Incident) -> bool:
     first = incident.log[0] if incident.log else None
     return (
@@ -211,12 +226,7 @@ class IncidentEngine:
     # --- routing -------------------------------------------------------------------------------
 
     def _sources_for(self, address: str) -> list[SourceConfig]:
-        address = normalise_address(address)
-        found = self._addresses.get(address)
-        if found is None and "+" in address:
-            local, _, domain = address.rpartition("@")
-            found = self._addresses.get(f"{local.split('+', 1)[0]}@{domain}")
-        return found or []
+        return self._addresses.get(base_address(address), [])
 
     def route(self, email: InboundEmail) -> tuple[SourceConfig, ...]:
         """Every source whose address is in the envelope or To/Cc/Bcc/Delivered-To, once."""
