@@ -8,7 +8,12 @@ import re
 import socket
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+)
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -89,11 +94,10 @@ _DOMAIN_PATTERN = re.compile(
 
 
 def _number(minimum: int, maximum: int, unit: str | None = None) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
-        )
-    )
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
 
 
 def _listener_schema(current: Mapping[str, Any]) -> vol.Schema:
@@ -269,7 +273,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
-    ) -> dict[str, type[AlertSourceSubentryFlow] | type[EscalationPolicySubentryFlow]]:
+    ) -> dict[str, type[ConfigSubentryFlow]]:
         return {
             SUBENTRY_SOURCE: AlertSourceSubentryFlow,
             SUBENTRY_POLICY: EscalationPolicySubentryFlow,

@@ -18,7 +18,7 @@ import hmac
 from ipaddress import ip_address
 import ssl
 import time
-from typing import Any, Protocol, override
+from typing import Any, AnyStr, Protocol, override
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import (
@@ -274,7 +274,7 @@ class _Session(SMTP):
         self.transport = tls_transport
         self._reader._transport = tls_transport  # type: ignore[attr-defined]
         self._writer._transport = tls_transport  # type: ignore[attr-defined]
-        self._set_rset_state()
+        self._set_rset_state()  # type: ignore[no-untyped-call]
         assert self.session is not None
         self.session.extended_smtp = False
         self.session.host_name = None
@@ -295,10 +295,10 @@ class _Session(SMTP):
             assert isinstance(self.transport, asyncio.WriteTransport)
             self.transport.write(b"421 4.4.2 Timeout, closing connection\r\n")
             self._listener.sink.record_refusal(RefusalCause.TIMEOUT, self._client)
-        super()._timeout_cb()
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     @override
-    async def push(self, status: str | bytes) -> None:
+    async def push(self, status: AnyStr) -> None:
         if isinstance(status, str):
             rewrite = _REPLY_REWRITES.get(status)
             if rewrite is not None:

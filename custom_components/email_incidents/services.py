@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
@@ -19,6 +17,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .const import DOMAIN
 from .core.engine import IncidentError, IncidentEvent
@@ -198,9 +197,7 @@ async def _add_note(call: ServiceCall) -> None:
 async def _get(call: ServiceCall) -> ServiceResponse:
     runtime = _runtime(call.hass)
     source_id = (
-        _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
-        if ATTR_SOURCE in call.data
-        else None
+        _source_id(call.hass, runtime, call.data[ATTR_SOURCE]) if ATTR_SOURCE in call.data else None
     )
     statuses = (
         {IncidentStatus(status) for status in call.data[ATTR_STATUS]}

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigSubentryFlow,
@@ -30,6 +28,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
 )
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .const import CONF_DOMAIN, DEFAULT_DOMAIN, SUBENTRY_POLICY, SUBENTRY_SOURCE
 from .core.config import (
@@ -54,7 +53,11 @@ from .core.rules import (
 )
 
 NO_POLICY = "none"
-RULE_SETS = {"filters": "filter_mode", "resolve_conditions": "resolve_mode", "accept_conditions": "accept_mode"}
+RULE_SETS = {
+    "filters": "filter_mode",
+    "resolve_conditions": "resolve_mode",
+    "accept_conditions": "accept_mode",
+}
 TESTED_EMAILS = 20
 FIELD_HEADER = "header"
 
@@ -90,7 +93,8 @@ def _minutes(maximum: int) -> NumberSelector:
 
 def _describe(condition: dict[str, Any]) -> str:
     case = " (case sensitive)" if condition.get("case_sensitive") else ""
-    return f"{condition['field']} {condition['operator'].replace('_', ' ')} “{condition['value']}”{case}"
+    operator = condition["operator"].replace("_", " ")
+    return f"{condition['field']} {operator} “{condition['value']}”{case}"
 
 
 def _split_field(field: str) -> tuple[str, str]:
@@ -298,7 +302,11 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         ]
 
     def _rules_summary(self) -> str:
-        names = {"filters": "Filter", "resolve_conditions": "Resolves", "accept_conditions": "Accepts"}
+        names = {
+            "filters": "Filter",
+            "resolve_conditions": "Resolves",
+            "accept_conditions": "Accepts",
+        }
         lines = [f"- {names[rule_set]}: {_describe(c)}" for rule_set, _, c in self._conditions()]
         if (key_rule := self._data.get("key_rule")) and (
             self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS
@@ -337,9 +345,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             ),
         )
 
-    async def async_step_rule(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    async def async_step_rule(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """One condition: field, operator, value, case."""
         errors: dict[str, str] = {}
         detail = ""
@@ -351,7 +357,10 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
                 "value": user_input.get("value", ""),
                 "case_sensitive": user_input.get("case_sensitive", False),
             }
-            if user_input["field"] == FIELD_HEADER and not user_input.get("header_name", "").strip():
+            if (
+                user_input["field"] == FIELD_HEADER
+                and not user_input.get("header_name", "").strip()
+            ):
                 errors = {"header_name": "invalid_header_name"}
             else:
                 try:
@@ -370,12 +379,21 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
                 self._data[rule_set] = [*(self._data.get(rule_set) or []), condition]
                 self._editing = None
                 return await self.async_step_rules()
-        suggested: dict[str, Any] = {"rule_set": "filters", "field": "subject", "operator": "contains"}
+        suggested: dict[str, Any] = {
+            "rule_set": "filters",
+            "field": "subject",
+            "operator": "contains",
+        }
         if self._editing is not None:
             rule_set, index = self._editing
             current = self._data[rule_set][index]
             field, header_name = _split_field(current["field"])
-            suggested = {**current, "rule_set": rule_set, "field": field, "header_name": header_name}
+            suggested = {
+                **current,
+                "rule_set": rule_set,
+                "field": field,
+                "header_name": header_name,
+            }
         if user_input is not None:
             suggested.update(user_input)
         schema: dict[Any, Any] = {}
@@ -455,7 +473,10 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
                 "prefix": user_input.get("prefix", ""),
                 "suffix": user_input.get("suffix", ""),
             }
-            if user_input["field"] == FIELD_HEADER and not user_input.get("header_name", "").strip():
+            if (
+                user_input["field"] == FIELD_HEADER
+                and not user_input.get("header_name", "").strip()
+            ):
                 errors = {"header_name": "invalid_header_name"}
             else:
                 try:
@@ -536,9 +557,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             lines.append(f"- {when} · {subject} · {verdict}")
         return "\n".join(lines) or "No e-mails received yet."
 
-    async def async_step_save(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Store the source; the listener reloads with it, incidents are kept."""
         title = str(self._data["name"]).strip()
         if self.source == "reconfigure":
@@ -576,7 +595,11 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
                 errors["name"] = "empty_value"
             else:
                 self._data.update(name=user_input["name"].strip(), repeat=int(user_input["repeat"]))
-                return await (self.async_step_levels() if self._data["levels"] else self.async_step_add_level())
+                return await (
+                    self.async_step_levels()
+                    if self._data["levels"]
+                    else self.async_step_add_level()
+                )
         schema = vol.Schema(
             {
                 vol.Required("name"): TextSelector(),
@@ -660,7 +683,10 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
                 self._data["levels"][self._editing] = level
             self._editing = None
             return await self.async_step_levels()
-        current: dict[str, Any] = {"delay_minutes": 0 if not self._data["levels"] else 15, "targets": []}
+        current: dict[str, Any] = {
+            "delay_minutes": 0 if not self._data["levels"] else 15,
+            "targets": [],
+        }
         if self._editing is not None:
             current = self._data["levels"][self._editing]
         schema = vol.Schema(
@@ -704,9 +730,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
             data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_labels(1))}),
         )
 
-    async def async_step_save(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Store the policy; sources that use it escalate with the new levels."""
         policy_from_data("check", self._data)
         if self.source == "reconfigure":

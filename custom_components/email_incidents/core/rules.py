@@ -7,7 +7,7 @@ quantifiers backtrack exponentially are refused, so no rule can stall Home Assis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as dataclass_field
 from enum import StrEnum
 from functools import lru_cache
 import re
@@ -137,7 +137,9 @@ class Condition:
     operator: Operator
     value: str
     case_sensitive: bool = False
-    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _pattern: re.Pattern[str] | None = dataclass_field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", validate_field(self.field))
@@ -198,7 +200,9 @@ class KeyRule:
     pattern: str = ""
     prefix: str = ""
     suffix: str = ""
-    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _pattern: re.Pattern[str] | None = dataclass_field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", validate_field(self.field))

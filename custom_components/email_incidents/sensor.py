@@ -1,0 +1,196 @@
+"""Sensors: open incidents, status and latest incident per source; counters of the listener."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import SUBENTRY_SOURCE
+from .core.models import IncidentStatus
+from .entity import EmailIncidentsEntity
+from .events import incident_data
+from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
+
+PARALLEL_UPDATES = 0
+NEWEST_SHOWN = 5
+
+type SourceValue = str | int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSensorDescription(SensorEntityDescription):
+    """A sensor of an alert source, read from the engine."""
+
+    value_fn: Callable[[EmailIncidentsRuntime, str], SourceValue]
+    attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _s: {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListenerSensorDescription(SensorEntityDescription):
+    """A sensor of the listener."""
+
+    value_fn: Callable[[EmailIncidentsRuntime], int | datetime | None]
+
+
+def _status(runtime: EmailIncidentsRuntime, source_id: str) -> str:
+    statuses = {incident.status for incident in runtime.engine.open_incidents(source_id)}
+    if IncidentStatus.PENDING in statuses:
+        return "pending"
+    return "accepted" if statuses else "ok"
+
+
+def _open_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str, Any]:
+    incidents = runtime.engine.open_incidents(source_id)
+    return {
+        "pending": sum(i.status is IncidentStatus.PENDING for i in incidents),
+        "accepted": sum(i.status is IncidentStatus.ACCEPTED for i in incidents),
+        "incidents": [
+            {
+                "id": incident.id,
+                "summary": incident.summary,
+                "status": incident.status.value,
+                "key": incident.key,
+                "created": incident.created.isoformat(),
+            }
+            for incident in incidents[:NEWEST_SHOWN]
+        ],
+    }
+
+
+def _latest(runtime: EmailIncidentsRuntime, source_id: str) -> str | None:
+    latest = runtime.engine.incidents(source_id=source_id, limit=1)
+    return latest[0].status.value if latest else None
+
+
+def _latest_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str, Any]:
+    latest = runtime.engine.incidents(source_id=source_id, limit=1)
+    if not latest:
+        return {}
+    data = incident_data(runtime, latest[0])
+    return {
+        name: data[name]
+        for name in (
+            "incident_id", "summary", "key", "priority", "from", "email_count",
+            "created", "last_email", "accepted", "resolved", "accepted_by", "resolved_by",
+        )
+    }  # fmt: skip
+
+
+SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
+    SourceSensorDescription(
+        key="open_incidents",
+        translation_key="open_incidents",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda runtime, source_id: len(runtime.engine.open_incidents(source_id)),
+        attributes_fn=_open_attributes,
+    ),
+    SourceSensorDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=["ok", "pending", "accepted"],
+        value_fn=_status,
+    ),
+    SourceSensorDescription(
+        key="latest_incident",
+        translation_key="latest_incident",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in IncidentStatus],
+        value_fn=_latest,
+        attributes_fn=_latest_attributes,
+    ),
+)
+
+
+def _counter(name: str) -> Callable[[EmailIncidentsRuntime], int]:
+    return lambda runtime: runtime.engine.state.counters.get(name, 0)
+
+
+LISTENER_SENSORS: tuple[ListenerSensorDescription, ...] = (
+    ListenerSensorDescription(
+        key="emails_received",
+        translation_key="emails_received",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=_counter("received"),
+    ),
+    ListenerSensorDescription(
+        key="emails_accepted",
+        translation_key="emails_accepted",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_counter("accepted"),
+    ),
+    ListenerSensorDescription(
+        key="emails_filtered",
+        translation_key="emails_filtered",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_counter("filtered"),
+    ),
+    ListenerSensorDescription(
+        key="emails_refused",
+        translation_key="emails_refused",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_counter("refused"),
+    ),
+    ListenerSensorDescription(
+        key="last_email",
+        translation_key="last_email",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda runtime: runtime.last_email,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    runtime = entry.runtime_data
+    async_add_entities(ListenerSensor(runtime, description) for description in LISTENER_SENSORS)
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_SOURCE:
+            async_add_entities(
+                (SourceSensor(runtime, description, subentry_id) for description in SOURCE_SENSORS),
+                config_subentry_id=subentry_id,
+            )
+
+
+class ListenerSensor(EmailIncidentsEntity, SensorEntity):
+    entity_description: ListenerSensorDescription
+
+    @property
+    def native_value(self) -> int | datetime | None:
+        return self.entity_description.value_fn(self.runtime)
+
+
+class SourceSensor(EmailIncidentsEntity, SensorEntity):
+    entity_description: SourceSensorDescription
+    _unrecorded_attributes = frozenset({"incidents"})
+
+    @property
+    def native_value(self) -> SourceValue:
+        assert self.source_id is not None
+        return self.entity_description.value_fn(self.runtime, self.source_id)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        assert self.source_id is not None
+        return self.entity_description.attributes_fn(self.runtime, self.source_id)

@@ -1,0 +1,60 @@
+"""Maintenance switch per alert source: e-mails are counted and logged, nothing opens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import SUBENTRY_SOURCE
+from .entity import EmailIncidentsEntity
+from .runtime import EmailIncidentsConfigEntry
+from .services import async_apply_change
+
+PARALLEL_UPDATES = 1
+
+MAINTENANCE = SwitchEntityDescription(
+    key="maintenance", translation_key="maintenance", entity_category=EntityCategory.CONFIG
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    runtime = entry.runtime_data
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_SOURCE:
+            async_add_entities(
+                [MaintenanceSwitch(runtime, MAINTENANCE, subentry_id)],
+                config_subentry_id=subentry_id,
+            )
+
+
+class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):
+    """Stored with the incidents, so it survives restarts."""
+
+    @property
+    def is_on(self) -> bool:
+        assert self.source_id is not None
+        return self.runtime.engine.in_maintenance(self.source_id)
+
+    async def _async_set(self, enabled: bool) -> None:
+        source_id = self.source_id
+        assert source_id is not None
+
+        def change(_now: datetime) -> None:
+            self.runtime.engine.set_maintenance(source_id, enabled)
+
+        await async_apply_change(self.runtime, change)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._async_set(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._async_set(False)

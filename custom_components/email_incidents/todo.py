@@ -1,0 +1,84 @@
+"""Open incidents as a to-do list per alert source: checking one off resolves it."""
+
+from __future__ import annotations
+
+from homeassistant.components.todo import TodoItem, TodoListEntity
+from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, SUBENTRY_SOURCE
+from .core.models import Actor, ActorKind, Incident, LogKind
+from .entity import EmailIncidentsEntity
+from .runtime import EmailIncidentsConfigEntry
+from .services import async_apply_change
+
+PARALLEL_UPDATES = 1
+
+INCIDENTS = EntityDescription(key="incidents", translation_key="incidents")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    runtime = entry.runtime_data
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_SOURCE:
+            async_add_entities(
+                [IncidentTodoList(runtime, INCIDENTS, subentry_id)],
+                config_subentry_id=subentry_id,
+            )
+
+
+def _description(incident: Incident) -> str:
+    local = dt_util.as_local
+    lines = [f"Status: {incident.status.value}"]
+    if incident.key:
+        lines.append(f"Key: {incident.key}")
+    lines.append(f"Opened: {local(incident.created):%Y-%m-%d %H:%M}")
+    if incident.accepted:
+        lines.append(f"Accepted: {local(incident.accepted):%Y-%m-%d %H:%M}")
+    lines.append(f"E-mails: {incident.email_count}")
+    latest = next((e for e in reversed(incident.log) if e.kind is LogKind.EMAIL), None)
+    if latest is not None:
+        lines.append(f"Latest e-mail: {latest.message}")
+    return "\n".join(lines)
+
+
+class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
+    """Items are the open incidents; only checking off is allowed."""
+
+    _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
+
+    @property
+    def todo_items(self) -> list[TodoItem]:
+        assert self.source_id is not None
+        return [
+            TodoItem(
+                uid=incident.id,
+                summary=f"{incident.id} · {incident.summary}",
+                status=TodoItemStatus.NEEDS_ACTION,
+                description=_description(incident),
+            )
+            for incident in self.runtime.engine.open_incidents(self.source_id)
+        ]
+
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        if item.status is not TodoItemStatus.COMPLETED or item.uid is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="todo_only_check_off"
+            )
+        incident_id = item.uid
+        actor = Actor(kind=ActorKind.USER, name="to-do list")
+        if self._context and self._context.user_id:
+            user = await self.hass.auth.async_get_user(self._context.user_id)
+            if user is not None:
+                actor = Actor(kind=ActorKind.USER, name=user.name or user.id)
+        await async_apply_change(
+            self.runtime, lambda now: self.runtime.engine.resolve(incident_id, actor, now)
+        )
