@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 import smtplib
 import socket
 from typing import Any
@@ -25,20 +24,16 @@ from custom_components.email_incidents.const import (
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load the integration from custom_components/."""
-
-
-@pytest.fixture(autouse=True)
-def loopback_sockets(socket_enabled: None) -> None:
-    """Real SMTP over loopback; pytest-homeassistant still refuses other hosts."""
-
-
-@pytest.fixture(autouse=True)
-def real_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """The incident store writes real files; keep them in the test's own folder."""
-    hass.config.config_dir = str(tmp_path)
-    return tmp_path
+def home_assistant_test(request: pytest.FixtureRequest) -> None:
+    """For tests with a Home Assistant: load our integration from custom_components/, allow
+    real SMTP over loopback (other hosts stay refused) and keep the store's real files in the
+    test's own folder. Tests of the pure core get none of it and stay fast."""
+    if "hass" not in request.fixturenames:
+        return
+    request.getfixturevalue("enable_custom_integrations")
+    request.getfixturevalue("socket_enabled")
+    hass: HomeAssistant = request.getfixturevalue("hass")
+    hass.config.config_dir = str(request.getfixturevalue("tmp_path"))
 
 
 def free_port() -> int:

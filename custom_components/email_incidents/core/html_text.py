@@ -32,8 +32,9 @@ class _TextExtractor(HTMLParser):
         return self._cell if self._cell is not None else self._line
 
     def _break(self) -> None:
-        text = "".join(self._line).strip()
-        if text or (self.lines and self.lines[-1]):
+        joined = "".join(self._line)
+        text = joined.rstrip() if self._pre_depth else joined.strip()
+        if text:
             self.lines.append(text)
         self._line = []
 
@@ -101,8 +102,8 @@ class _TextExtractor(HTMLParser):
             ):
                 target.append(f" ({href})" if text else href)
         elif tag == "pre":
-            self._pre_depth = max(0, self._pre_depth - 1)
             self._break()
+            self._pre_depth = max(0, self._pre_depth - 1)
         elif tag in _BLOCKS or tag == "li":
             self._break()
 
@@ -128,10 +129,7 @@ class _TextExtractor(HTMLParser):
         if self._cells is not None:
             self.handle_endtag("tr")
         self._break()
-        lines = [line.rstrip() for line in self.lines]
-        while lines and not lines[-1]:
-            lines.pop()
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in self.lines)
 
 
 def html_to_text(html: str) -> str:
