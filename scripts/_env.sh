@@ -20,7 +20,7 @@ find_python() {
 }
 
 requirements_hash() {
-  cat "$REPO_ROOT"/requirements*.txt "$@" | sha256sum | cut -d' ' -f1
+  cat "$REPO_ROOT/requirements.txt" "$REPO_ROOT/requirements_test.txt" "$@" | sha256sum | cut -d" " -f1
 }
 
 ensure_venv() {

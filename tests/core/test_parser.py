@@ -57,9 +57,7 @@ def test_plain_message_fields() -> None:
 
 def test_encoded_word_split_inside_a_character_and_folded() -> None:
     # "🔴" is F0 9F 94 B4: the first word ends after two of its four bytes.
-    email = parse_email(
-        _mail("Subject: =?UTF-8?B?W/Cf?=\n =?UTF-8?B?lLQgRG93bl0gTXkgU2l0ZQ==?=")
-    )
+    email = parse_email(_mail("Subject: =?UTF-8?B?W/Cf?=\n =?UTF-8?B?lLQgRG93bl0gTXkgU2l0ZQ==?="))
     assert email.subject == "[🔴 Down] My Site"
 
 
@@ -114,7 +112,10 @@ def test_quoted_printable_html_only() -> None:
         b"</html>"
     )
     email = parse_email(
-        _mail("Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable", html)
+        _mail(
+            "Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable",
+            html,
+        )
     )
     assert email.body == (
         "Alert firing\nCPU > 90%\non node1\n- one\n- two\nHost | Value\nnode1 | 97\n"
@@ -256,7 +257,9 @@ _PART = st.builds(
     lambda ctype, body, cte: (
         f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n".encode() + body
     ),
-    st.sampled_from(["text/plain; charset=utf-8", "text/html", "application/pdf", "text/plain; charset=bogus"]),
+    st.sampled_from(
+        ["text/plain; charset=utf-8", "text/html", "application/pdf", "text/plain; charset=bogus"]
+    ),
     st.binary(max_size=200),
     st.sampled_from(["7bit", "base64", "quoted-printable", "8bit"]),
 )

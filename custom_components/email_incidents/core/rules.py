@@ -1,8 +1,10 @@
 """Filters, incident key extraction and subject normalisation.
 
-Rules are validated when they are built, so an invalid rule cannot exist. Matching only ever
-sees at most MATCH_TEXT_LIMIT characters of a field, and patterns whose nested unbounded
-quantifiers backtrack exponentially are refused, so no rule can stall Home Assistant's loop.
+Rules are validated when they are built, so an invalid rule cannot exist. A user's pattern can
+still be slow: `.*a.*b.*c$` is cubic in the text's length. So matching sees at most
+MATCH_TEXT_LIMIT characters of a field, patterns with nested unbounded repetition are refused
+up front, and every search runs with a time limit (the `regex` module can stop a search; `re`
+cannot): a search that runs out of time counts as no match.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from dataclasses import dataclass, field as dataclass_field
 from enum import StrEnum
 from functools import lru_cache
 import re
-from typing import Final
+from typing import Any, Final
+
+import regex
 
 from .models import InboundEmail
 from .text import clean_line
 
 MATCH_TEXT_LIMIT: Final = 64 * 1024
+MATCH_TIMEOUT: Final = 0.05  # seconds per search
 KEY_MAX_LENGTH: Final = 255
 FIELDS: Final = ("subject", "body", "from", "to")
 HEADER_PREFIX: Final = "header:"
@@ -83,9 +88,7 @@ def validate_field(field_name: str) -> str:
     raise RuleError(f"Unknown field {field_name!r}", field="field", reason="invalid_field")
 
 
-def compile_pattern(
-    pattern: str, *, field: str = "pattern", case_sensitive: bool = False
-) -> re.Pattern[str]:
+def compile_pattern(pattern: str, *, field: str = "pattern", case_sensitive: bool = False) -> Any:
     """Compile a user's regular expression; RuleError names the problem and its position."""
     if _NESTED_QUANTIFIER.search(pattern):
         raise RuleError(
@@ -97,10 +100,10 @@ def compile_pattern(
 
 
 @lru_cache(maxsize=512)
-def _compile(pattern: str, case_sensitive: bool, field: str) -> re.Pattern[str]:
+def _compile(pattern: str, case_sensitive: bool, field: str) -> Any:
     try:
-        return re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
-    except re.error as err:
+        return regex.compile(pattern, regex.V0 | (0 if case_sensitive else regex.IGNORECASE))
+    except regex.error as err:
         raise RuleError(
             f"{err.msg} at position {err.pos}" if err.pos is not None else err.msg,
             field=field,
@@ -137,9 +140,7 @@ class Condition:
     operator: Operator
     value: str
     case_sensitive: bool = False
-    _pattern: re.Pattern[str] | None = dataclass_field(
-        default=None, init=False, repr=False, compare=False
-    )
+    _pattern: Any = dataclass_field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", validate_field(self.field))
@@ -153,7 +154,10 @@ class Condition:
     def matches(self, email: InboundEmail) -> bool:
         text = field_text(email, self.field)
         if self._pattern is not None:
-            found = self._pattern.search(text) is not None
+            try:
+                found = self._pattern.search(text, timeout=MATCH_TIMEOUT) is not None
+            except TimeoutError:
+                return False  # neither "matches" nor "does not match" can be told
             return found if self.operator is Operator.MATCHES else not found
         value = self.value
         if not self.case_sensitive:
@@ -200,9 +204,7 @@ class KeyRule:
     pattern: str = ""
     prefix: str = ""
     suffix: str = ""
-    _pattern: re.Pattern[str] | None = dataclass_field(
-        default=None, init=False, repr=False, compare=False
-    )
+    _pattern: Any = dataclass_field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", validate_field(self.field))
@@ -217,7 +219,10 @@ class KeyRule:
     def extract(self, email: InboundEmail) -> str | None:
         text = field_text(email, self.field)
         if self._pattern is not None:
-            match = self._pattern.search(text)
+            try:
+                match = self._pattern.search(text, timeout=MATCH_TIMEOUT)
+            except TimeoutError:
+                return None
             if match is None:
                 return None
             if "key" in self._pattern.groupindex:
