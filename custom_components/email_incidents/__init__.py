@@ -9,6 +9,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .entity import async_register_devices
 from .listener import ListenerError
 from .runtime import (
     EmailIncidentsConfigEntry,
@@ -61,6 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntr
     entry.async_on_unload(
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop_on_shutdown)
     )
+    async_register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

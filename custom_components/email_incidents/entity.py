@@ -1,17 +1,57 @@
-"""Base entity: the listener's device or an alert source's device, updated on every change."""
+"""Base entity and devices: the listener's device, and one device per alert source under it."""
 
 from __future__ import annotations
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN, SIGNAL_STATE_CHANGED
+from .const import DOMAIN, SIGNAL_STATE_CHANGED, SUBENTRY_SOURCE
 from .core.config import SourceConfig
-from .runtime import EmailIncidentsRuntime
+from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 MANUFACTURER = "Email Incidents"
+
+
+def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, runtime.entry.entry_id)},
+        name="Email Incidents listener",
+        manufacturer=MANUFACTURER,
+        model="LMTP listener" if runtime.settings.lmtp else "SMTP listener",
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+def source_device_info(runtime: EmailIncidentsRuntime, source_id: str) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, source_id)},
+        name=runtime.source_name(source_id),
+        manufacturer=MANUFACTURER,
+        model="Alert source",
+        entry_type=DeviceEntryType.SERVICE,
+        via_device=(DOMAIN, runtime.entry.entry_id),
+    )
+
+
+@callback
+def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
+    """Create the listener's device before any entity (source devices point at it) and remove
+    the devices of alert sources deleted while the entry was not loaded."""
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(
+        config_entry_id=entry.entry_id, **listener_device_info(entry.runtime_data)
+    )
+    current = {entry.entry_id} | {
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_SOURCE
+    }
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 class EmailIncidentsEntity(Entity):
@@ -29,25 +69,12 @@ class EmailIncidentsEntity(Entity):
         self.runtime = runtime
         self.entity_description = description
         self.source_id = source_id
-        entry_id = runtime.entry.entry_id
-        self._attr_unique_id = f"{source_id or entry_id}_{description.key}"
-        if source_id is None:
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, entry_id)},
-                name="Email Incidents listener",
-                manufacturer=MANUFACTURER,
-                model="LMTP listener" if runtime.settings.lmtp else "SMTP listener",
-                entry_type=DeviceEntryType.SERVICE,
-            )
-        else:
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, source_id)},
-                name=runtime.source_name(source_id),
-                manufacturer=MANUFACTURER,
-                model="Alert source",
-                entry_type=DeviceEntryType.SERVICE,
-                via_device=(DOMAIN, entry_id),
-            )
+        self._attr_unique_id = f"{source_id or runtime.entry.entry_id}_{description.key}"
+        self._attr_device_info = (
+            listener_device_info(runtime)
+            if source_id is None
+            else source_device_info(runtime, source_id)
+        )
 
     @property
     def source(self) -> SourceConfig:
