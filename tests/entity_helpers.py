@@ -1,0 +1,61 @@
+"""Helpers shared by the entity tests: one platform at a time, snapshots, e-mails over SMTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Generator
+from contextlib import contextmanager
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.email_incidents.const import DOMAIN
+
+from .conftest import make_email
+
+FROZEN_TIME = "2026-11-26T10:00:00+00:00"
+
+type SendEmail = Callable[..., Coroutine[Any, Any, dict[str, tuple[int, bytes]]]]
+
+
+@contextmanager
+def only_platform(platform: Platform) -> Generator[None]:
+    """Load a single platform, so a test sees only the entities it is about."""
+    with patch("custom_components.email_incidents.PLATFORMS", [platform]):
+        yield
+
+
+async def deliver(hass: HomeAssistant, send_email: SendEmail, **email: Any) -> None:
+    """Send one e-mail to the NAS source over real SMTP and wait until it is announced."""
+    refused = await send_email(make_email(**email))
+    assert refused == {}
+    await hass.async_block_till_done()
+
+
+def assert_entities_match_snapshot(
+    hass: HomeAssistant, snapshot: SnapshotAssertion, entry_id: str
+) -> None:
+    """Registry entry, device and state of every entity of the entry (disabled ones: no state)."""
+    entity_registry = er.async_get(hass)
+    device_registry = dr.async_get(hass)
+    entries = er.async_entries_for_config_entry(entity_registry, entry_id)
+    assert entries
+    for entity_entry in sorted(entries, key=lambda entry: entry.entity_id):
+        assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
+        assert entity_entry.device_id is not None
+        device = device_registry.async_get(entity_entry.device_id)
+        assert device == snapshot(name=f"{entity_entry.entity_id}-device")
+        state = hass.states.get(entity_entry.entity_id)
+        if entity_entry.disabled_by is not None:
+            assert state is None
+            continue
+        assert state == snapshot(name=f"{entity_entry.entity_id}-state")
+
+
+def entity_id(hass: HomeAssistant, platform: Platform, unique_id: str) -> str:
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert found is not None
+    return found
