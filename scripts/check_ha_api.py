@@ -185,12 +185,22 @@ def _names_bound_by(node: ast.stmt) -> set[str]:
     return set()
 
 
+_BLOCK_HEADER = re.compile(r"^(?:if|elif|else|try|except|finally)\b.*:\s*(?:#.*)?$")
+
+
 def _scan_top_level_names(source: str) -> set[str]:
-    """Fallback for source our Python cannot parse (newer syntax): unindented definitions and
-    imports, which is where a module's public names live."""
+    """Fallback for source our Python cannot parse (newer syntax): definitions and imports at
+    module level, also inside module-level if/else and try blocks, which is where a module's
+    public names live."""
     names: set[str] = set()
     in_import = False
-    for line in source.splitlines():
+    in_block = False
+    for raw_line in source.splitlines():
+        line = raw_line
+        if raw_line and not raw_line[0].isspace():
+            in_block = bool(_BLOCK_HEADER.match(raw_line))
+        elif in_block and raw_line.startswith("    ") and not raw_line.startswith("     "):
+            line = raw_line[4:]
         if in_import:
             names.update(_import_aliases(line))
             in_import = ")" not in line

@@ -46,6 +46,7 @@ def newest_release(tmp_path: Path) -> Path:
         "def callback(func):\n    return func\n\n"
         "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
         "class HomeAssistant:\n    pass\n"
+        "if TYPE_CHECKING:\n\n    def json_bytes(obj): ...\n\nelse:\n    json_bytes = dumps\n"
         "from .const import (\n    Platform,\n    MAJOR_VERSION as VERSION,\n)\n",
     )
     _write(root, "homeassistant/helpers/__init__.py", "")
@@ -100,7 +101,8 @@ def test_name_only_in_installed_release_fails(
 def test_fallback_scan_reads_newer_syntax(guard: ModuleType, newest_release: Path) -> None:
     names = guard.SourceTree(newest_release).names("homeassistant.core")
     assert names is not None
-    assert {"callback", "HomeAssistant", "Platform", "VERSION"} <= names
+    assert {"callback", "HomeAssistant", "Platform", "VERSION", "json_bytes"} <= names
+    assert "obj" not in names
 
 
 def test_forbidden_apis(guard: ModuleType, tmp_path: Path) -> None:

@@ -1,12 +1,15 @@
 """Subentry flows: alert sources (with their rules and the rule tester) and escalation policies.
 
 Both flows keep the data being edited in `self._data`, in exactly the form that is stored, and
-validate it by building the core's objects from it, so the form and the engine always agree.
+validate it by building the core's objects from it (`source_from_data`), so the form and the
+engine always agree on what is valid.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from copy import deepcopy
+import re
+from typing import Any, Final
 
 from homeassistant.config_entries import (
     ConfigEntryState,
@@ -35,7 +38,6 @@ from .core.config import (
     CreationMode,
     SourceConfig,
     normalise_source_address,
-    policy_from_data,
     source_from_data,
 )
 from .core.engine import Outcome, SourceOutcome, addressed_to
@@ -43,37 +45,62 @@ from .core.models import Priority
 from .core.rules import (
     FIELDS,
     HEADER_PREFIX,
-    Condition,
     KeyMethod,
-    KeyRule,
     MatchMode,
     NoKeyFallback,
     Operator,
     RuleError,
 )
+from .core.text import clean_line
 
-NO_POLICY = "none"
-RULE_SETS = {
+NO_POLICY: Final = "none"
+FIELD_HEADER: Final = "header"
+TESTED_EMAILS: Final = 20
+TESTED_SUBJECT_CHARS: Final = 100
+MAX_MINUTES: Final = 100_000
+MAX_LEVEL_DELAY_MINUTES: Final = 1440
+MAX_REPEAT: Final = 10
+# Rule sets of a source and the data key of their all/any mode.
+RULE_SETS: Final = {
     "filters": "filter_mode",
     "resolve_conditions": "resolve_mode",
     "accept_conditions": "accept_mode",
 }
-TESTED_EMAILS = 20
-FIELD_HEADER = "header"
+# A RuleError names the core's input at fault; the forms ask for a header name separately.
+FORM_FIELD_OF_RULE_INPUT: Final = {"field": "header_name"}
+NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+$")
+# notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
+ENTITY_NOTIFY_SERVICE: Final = "send_message"
+NEW_SOURCE_DEFAULTS: Final[dict[str, Any]] = {
+    "priority": Priority.HIGH.value,
+    "escalation_policy": None,
+    "creation_mode": CreationMode.PER_SUBJECT.value,
+    "strip_reply_tags": True,
+    "auto_resolve_minutes": 0,
+    "expected_interval_minutes": 0,
+    "support_hours_entity": None,
+    "catch_all": False,
+    "filters": [],
+    "filter_mode": MatchMode.ALL.value,
+    "key_rule": None,
+    "resolve_conditions": [],
+    "resolve_mode": MatchMode.ANY.value,
+    "accept_conditions": [],
+    "accept_mode": MatchMode.ANY.value,
+    "no_key_fallback": NoKeyFallback.OPEN_WITHOUT_KEY.value,
+}
 
 
-def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
+def _select(options: list[str], translation_key: str) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(
-            options=options,
-            translation_key=key,
-            multiple=multiple,
-            mode=SelectSelectorMode.DROPDOWN,
+            options=options, translation_key=translation_key, mode=SelectSelectorMode.DROPDOWN
         )
     )
 
 
 def _labelled(options: list[tuple[str, str]], *, multiple: bool = False) -> SelectSelector:
+    """A choice among the items being edited, labelled with their own text."""
     return SelectSelector(
         SelectSelectorConfig(
             options=[SelectOptionDict(value=value, label=label) for value, label in options],
@@ -91,6 +118,10 @@ def _minutes(maximum: int) -> NumberSelector:
     )
 
 
+def _field_select() -> SelectSelector:
+    return _select([*FIELDS, FIELD_HEADER], "field")
+
+
 def _describe(condition: dict[str, Any]) -> str:
     case = " (case sensitive)" if condition.get("case_sensitive") else ""
     operator = condition["operator"].replace("_", " ")
@@ -98,43 +129,46 @@ def _describe(condition: dict[str, Any]) -> str:
 
 
 def _split_field(field: str) -> tuple[str, str]:
+    """Stored "header:X-Name" as the form shows it: the field choice and the header name."""
     if field.startswith(HEADER_PREFIX):
         return FIELD_HEADER, field[len(HEADER_PREFIX) :]
     return field, ""
 
 
-def _join_field(field: str, header_name: str) -> str:
-    return f"{HEADER_PREFIX}{header_name.strip()}" if field == FIELD_HEADER else field
+def _join_field(user_input: dict[str, Any]) -> str:
+    if user_input["field"] == FIELD_HEADER:
+        return f"{HEADER_PREFIX}{user_input.get('header_name', '').strip()}"
+    return str(user_input["field"])
 
 
-def _rule_error(err: RuleError, field_names: dict[str, str]) -> tuple[dict[str, str], str]:
-    """Form errors from a core RuleError, with its message as a placeholder for the detail."""
-    return {field_names.get(err.field, "base"): err.reason}, str(err)
+def _form_error(err: RuleError) -> tuple[dict[str, str], str]:
+    """The form error of a core RuleError, and its message for the `error_detail` placeholder."""
+    return {FORM_FIELD_OF_RULE_INPUT.get(err.field, err.field): err.reason}, str(err)
 
 
 def outcome_text(outcome: SourceOutcome) -> str:
-    """One line of the rule tester: what an e-mail would do."""
-    key = f" (key: {outcome.key})" if outcome.key else ""
+    """What an e-mail would do, as one phrase of the rule tester."""
+    key = outcome.key
     ids = ", ".join(outcome.incident_ids)
     match outcome.outcome:
         case Outcome.CREATED:
-            return f"opens a new incident{key}"
+            return f"new incident (key: {key})" if key else "new incident"
         case Outcome.APPENDED:
-            return f"appends to {ids}{key}"
+            return f"appends to {ids}"
         case Outcome.RESOLVED:
-            return f"resolves {ids}{key}"
+            return f"resolves key {key} ({ids})"
         case Outcome.ACCEPTED:
-            return f"accepts {ids}{key}"
+            return f"accepts key {key} ({ids})"
         case Outcome.ORPHAN_RESOLVE:
-            return f"resolve e-mail without an open incident{key}: nothing happens"
+            return f"resolves key {key}: no open incident, nothing happens"
         case Outcome.ORPHAN_ACCEPT:
-            return f"accept e-mail without an open incident{key}: nothing happens"
+            return f"accepts key {key}: no open incident, nothing happens"
         case Outcome.IGNORED_NO_KEY:
-            return "no key found: ignored"
+            return "no key: ignored"
         case Outcome.MAINTENANCE:
             return "maintenance mode: logged only"
-        case _:
-            return "filtered out"
+        case _:  # FILTERED; a dry run never reports a duplicate
+            return "filtered"
 
 
 class AlertSourceSubentryFlow(ConfigSubentryFlow):
@@ -149,70 +183,63 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         return str(self._get_entry().data.get(CONF_DOMAIN, DEFAULT_DOMAIN))
 
     @property
-    def _own_id(self) -> str | None:
+    def _source_id(self) -> str | None:
+        """The subentry being reconfigured; a new source has no id yet."""
         return self._reconfigure_subentry_id if self.source == "reconfigure" else None
 
     @property
-    def _reconfigure_subentry_id(self) -> str:
-        return self._get_reconfigure_subentry().subentry_id
+    def _key_mode(self) -> bool:
+        return bool(self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS)
+
+    def _build(self, data: dict[str, Any]) -> SourceConfig:
+        """The engine's view of `data`; RuleError names what is invalid."""
+        return source_from_data(self._source_id or "new_source", data, domain=self._domain)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """A new alert source."""
-        self._data = {
-            "priority": Priority.HIGH.value,
-            "creation_mode": CreationMode.PER_SUBJECT.value,
-            "strip_reply_tags": True,
-            "filters": [],
-            "filter_mode": MatchMode.ALL.value,
-            "resolve_conditions": [],
-            "resolve_mode": MatchMode.ANY.value,
-            "accept_conditions": [],
-            "accept_mode": MatchMode.ANY.value,
-            "no_key_fallback": NoKeyFallback.OPEN_WITHOUT_KEY.value,
-        }
+        self._data = deepcopy(NEW_SOURCE_DEFAULTS)
         return await self.async_step_basics()
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change an alert source; its incidents are kept."""
-        self._data = dict(self._get_reconfigure_subentry().data)
+        # A deep copy: editing must not touch the stored lists, or the update would see no change.
+        stored = deepcopy(dict(self._get_reconfigure_subentry().data))
+        self._data = {**deepcopy(NEW_SOURCE_DEFAULTS), **stored}
         return await self.async_step_basics()
 
-    def _basics_schema(self) -> vol.Schema:
-        entry = self._get_entry()
-        policies = [
-            (subentry_id, subentry.title)
-            for subentry_id, subentry in entry.subentries.items()
+    # --- basics ------------------------------------------------------------------------------
+
+    def _policy_options(self) -> list[SelectOptionDict]:
+        return [
+            SelectOptionDict(value=subentry_id, label=subentry.title)
+            for subentry_id, subentry in self._get_entry().subentries.items()
             if subentry.subentry_type == SUBENTRY_POLICY
         ]
+
+    def _basics_schema(self, policies: list[SelectOptionDict]) -> vol.Schema:
         return vol.Schema(
             {
                 vol.Required("name"): TextSelector(),
                 vol.Required("addresses"): TextSelector(TextSelectorConfig(multiple=True)),
                 vol.Required("priority"): _select([p.value for p in Priority], "priority"),
-                vol.Required("creation_mode"): _select(
-                    [mode.value for mode in CreationMode], "creation_mode"
-                ),
-                vol.Required("escalation_policy", default=NO_POLICY): SelectSelector(
+                vol.Required("escalation_policy"): SelectSelector(
                     SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=NO_POLICY, label="—"),
-                            *(
-                                SelectOptionDict(value=value, label=label)
-                                for value, label in policies
-                            ),
-                        ],
+                        options=[SelectOptionDict(value=NO_POLICY, label="—"), *policies],
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                vol.Required("creation_mode"): _select(
+                    [mode.value for mode in CreationMode], "creation_mode"
+                ),
                 vol.Required("strip_reply_tags"): BooleanSelector(),
-                vol.Required("auto_resolve_minutes", default=0): _minutes(100_000),
-                vol.Required("expected_interval_minutes", default=0): _minutes(100_000),
+                vol.Required("auto_resolve_minutes"): _minutes(MAX_MINUTES),
+                vol.Required("expected_interval_minutes"): _minutes(MAX_MINUTES),
                 vol.Optional("support_hours_entity"): EntitySelector(
                     EntitySelectorConfig(domain="schedule")
                 ),
-                vol.Required("catch_all", default=False): BooleanSelector(),
+                vol.Required("catch_all"): BooleanSelector(),
             }
         )
 
@@ -221,61 +248,69 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Name, addresses, priority, how e-mails become incidents, timers."""
         errors: dict[str, str] = {}
-        placeholders = {"domain": self._domain, "error_detail": ""}
+        detail = ""
+        policies = self._policy_options()
         if user_input is not None:
-            candidate = {**self._data, **user_input}
-            candidate.setdefault("support_hours_entity", None)
-            if "support_hours_entity" not in user_input:
-                candidate["support_hours_entity"] = None
-            if candidate.get("escalation_policy") == NO_POLICY:
-                candidate["escalation_policy"] = None
-            for key in ("auto_resolve_minutes", "expected_interval_minutes"):
-                candidate[key] = int(candidate.get(key) or 0)
-            errors, placeholders["error_detail"] = self._basics_errors(candidate)
+            candidate = self._basics_candidate(user_input)
+            errors, detail = self._basics_errors(candidate)
             if not errors:
                 self._data = candidate
+                if self._key_mode and not self._data.get("key_rule"):
+                    return await self.async_step_key_rule()
                 return await self.async_step_rules()
-        suggested = {**self._data}
-        suggested["escalation_policy"] = self._data.get("escalation_policy") or NO_POLICY
-        if user_input is not None:
-            suggested.update(user_input)
+        suggested = dict(user_input or self._data)
+        # A removed policy is no longer an option: the source then has no escalation.
+        if suggested.get("escalation_policy") not in {p["value"] for p in policies}:
+            suggested["escalation_policy"] = NO_POLICY
         return self.async_show_form(
             step_id="basics",
-            data_schema=self.add_suggested_values_to_schema(self._basics_schema(), suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                self._basics_schema(policies), suggested
+            ),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={"domain": self._domain, "error_detail": detail},
         )
 
-    def _basics_errors(self, data: dict[str, Any]) -> tuple[dict[str, str], str]:
-        if not str(data.get("name", "")).strip():
+    def _basics_candidate(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        policy = user_input["escalation_policy"]
+        return {
+            **self._data,
+            **user_input,
+            "name": str(user_input["name"]).strip(),
+            "addresses": [a.strip() for a in user_input["addresses"] if a.strip()],
+            "escalation_policy": None if policy == NO_POLICY else policy,
+            "auto_resolve_minutes": int(user_input["auto_resolve_minutes"]),
+            "expected_interval_minutes": int(user_input["expected_interval_minutes"]),
+            "support_hours_entity": user_input.get("support_hours_entity") or None,
+        }
+
+    def _basics_errors(self, candidate: dict[str, Any]) -> tuple[dict[str, str], str]:
+        """Errors of the basics; on success the addresses in `candidate` are normalised."""
+        if not candidate["name"]:
             return {"name": "empty_value"}, ""
-        addresses = [address for address in data.get("addresses", []) if address.strip()]
-        if not addresses:
+        if not candidate["addresses"]:
             return {"addresses": "no_addresses"}, ""
         try:
-            normalised = [normalise_source_address(a, self._domain) for a in addresses]
+            source = self._build(candidate)
         except RuleError as err:
-            return {"addresses": err.reason}, str(err)
-        taken: dict[str, str] = {}
-        catch_all_elsewhere = False
+            return _form_error(err)
+        candidate["addresses"] = list(source.addresses)
         for subentry_id, subentry in self._get_entry().subentries.items():
-            if subentry.subentry_type != SUBENTRY_SOURCE or subentry_id == self._own_id:
+            if subentry.subentry_type != SUBENTRY_SOURCE or subentry_id == self._source_id:
                 continue
-            catch_all_elsewhere |= bool(subentry.data.get("catch_all"))
-            for address in subentry.data.get("addresses", []):
-                try:
-                    taken[normalise_source_address(address, self._domain)] = subentry.title
-                except RuleError:
-                    continue
-        for address in normalised:
-            if address in taken:
-                return {"addresses": "duplicate_address"}, f"{address} ({taken[address]})"
-        if len(set(normalised)) != len(normalised):
-            return {"addresses": "duplicate_address"}, ""
-        if data.get("catch_all") and catch_all_elsewhere:
-            return {"catch_all": "second_catch_all"}, ""
-        data["addresses"] = normalised
+            if source.catch_all and subentry.data.get("catch_all"):
+                return {"catch_all": "second_catch_all"}, subentry.title
+            taken = {
+                normalise_source_address(address, self._domain)
+                for address in subentry.data.get("addresses", [])
+            }
+            if duplicates := taken.intersection(source.addresses):
+                return {"addresses": "duplicate_address"}, (
+                    f"{', '.join(sorted(duplicates))} ({subentry.title})"
+                )
         return {}, ""
+
+    # --- the rules menu ----------------------------------------------------------------------
 
     async def async_step_rules(
         self, user_input: dict[str, Any] | None = None
@@ -285,7 +320,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         if self._conditions():
             options += ["edit_rule", "remove_rules"]
         options.append("match_modes")
-        if self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS:
+        if self._key_mode:
             options.append("key_rule")
         options += ["test_rules", "save"]
         return self.async_show_menu(
@@ -294,123 +329,104 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             description_placeholders={"summary": self._rules_summary()},
         )
 
+    def _active_rule_sets(self) -> list[str]:
+        """Resolve and accept rules only mean something when e-mails carry incident keys."""
+        return list(RULE_SETS) if self._key_mode else ["filters"]
+
     def _conditions(self) -> list[tuple[str, int, dict[str, Any]]]:
         return [
             (rule_set, index, condition)
-            for rule_set in RULE_SETS
+            for rule_set in self._active_rule_sets()
             for index, condition in enumerate(self._data.get(rule_set) or [])
         ]
 
-    def _rules_summary(self) -> str:
-        names = {
-            "filters": "Filter",
-            "resolve_conditions": "Resolves",
-            "accept_conditions": "Accepts",
-        }
-        lines = [f"- {names[rule_set]}: {_describe(c)}" for rule_set, _, c in self._conditions()]
-        if (key_rule := self._data.get("key_rule")) and (
-            self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS
-        ):
-            lines.append(f"- Key: {key_rule['method']} on {key_rule['field']}")
-        return "\n".join(lines) or "No rules yet: every e-mail to the source counts."
+    def _condition_choices(self) -> list[tuple[str, str]]:
+        return [(f"{s}:{i}", f"{s}: {_describe(c)}") for s, i, c in self._conditions()]
 
-    def _rule_set_options(self) -> list[str]:
-        if self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS:
-            return list(RULE_SETS)
-        return ["filters"]
+    def _rules_summary(self) -> str:
+        lines = [f"- {label}" for _, label in self._condition_choices()]
+        if self._key_mode and (key_rule := self._data.get("key_rule")):
+            lines.append(f"- key: {key_rule['method']} on {key_rule['field']}")
+        return "\n".join(lines) or "No rules yet: every e-mail to the source counts."
 
     async def async_step_add_rule(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """A new condition."""
         self._editing = None
         return await self.async_step_rule()
 
     async def async_step_edit_rule(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Choose the rule to change."""
-        conditions = self._conditions()
+        """Choose the condition to change."""
         if user_input is not None:
             rule_set, _, index = user_input["rule"].partition(":")
             self._editing = (rule_set, int(index))
             return await self.async_step_rule()
         return self.async_show_form(
             step_id="edit_rule",
-            data_schema=vol.Schema(
-                {
-                    vol.Required("rule"): _labelled(
-                        [(f"{s}:{i}", f"{s}: {_describe(c)}") for s, i, c in conditions]
-                    )
-                }
-            ),
+            data_schema=vol.Schema({vol.Required("rule"): _labelled(self._condition_choices())}),
         )
 
+    def _with_condition(self, rule_set: str, condition: dict[str, Any]) -> dict[str, Any]:
+        """The data with `condition` added, or replacing the one being edited."""
+        lists = {name: list(self._data.get(name) or []) for name in RULE_SETS}
+        if self._editing is None:
+            lists[rule_set].append(condition)
+        elif self._editing[0] == rule_set:
+            lists[rule_set][self._editing[1]] = condition
+        else:
+            del lists[self._editing[0]][self._editing[1]]
+            lists[rule_set].append(condition)
+        return {**self._data, **lists}
+
     async def async_step_rule(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """One condition: field, operator, value, case."""
+        """One condition: which rule it belongs to, field, operator, value, case."""
         errors: dict[str, str] = {}
         detail = ""
         if user_input is not None:
-            rule_set = user_input.get("rule_set", "filters")
             condition = {
-                "field": _join_field(user_input["field"], user_input.get("header_name", "")),
+                "field": _join_field(user_input),
                 "operator": user_input["operator"],
                 "value": user_input.get("value", ""),
-                "case_sensitive": user_input.get("case_sensitive", False),
+                "case_sensitive": user_input["case_sensitive"],
             }
-            if (
-                user_input["field"] == FIELD_HEADER
-                and not user_input.get("header_name", "").strip()
-            ):
-                errors = {"header_name": "invalid_header_name"}
+            candidate = self._with_condition(user_input.get("rule_set", "filters"), condition)
+            try:
+                self._build(candidate)
+            except RuleError as err:
+                errors, detail = _form_error(err)
             else:
-                try:
-                    Condition(
-                        field=condition["field"],
-                        operator=Operator(condition["operator"]),
-                        value=condition["value"],
-                        case_sensitive=condition["case_sensitive"],
-                    )
-                except RuleError as err:
-                    errors, detail = _rule_error(err, {"field": "header_name", "value": "value"})
-            if not errors:
-                if self._editing is not None:
-                    old_set, index = self._editing
-                    del self._data[old_set][index]
-                self._data[rule_set] = [*(self._data.get(rule_set) or []), condition]
+                self._data = candidate
                 self._editing = None
                 return await self.async_step_rules()
         suggested: dict[str, Any] = {
             "rule_set": "filters",
             "field": "subject",
-            "operator": "contains",
+            "operator": Operator.CONTAINS.value,
+            "case_sensitive": False,
         }
         if self._editing is not None:
             rule_set, index = self._editing
             current = self._data[rule_set][index]
             field, header_name = _split_field(current["field"])
-            suggested = {
-                **current,
-                "rule_set": rule_set,
-                "field": field,
-                "header_name": header_name,
-            }
-        if user_input is not None:
-            suggested.update(user_input)
-        schema: dict[Any, Any] = {}
-        if len(self._rule_set_options()) > 1:
-            schema[vol.Required("rule_set")] = _select(self._rule_set_options(), "rule_set")
-        schema.update(
-            {
-                vol.Required("field"): _select([*FIELDS, FIELD_HEADER], "field"),
-                vol.Optional("header_name"): TextSelector(),
-                vol.Required("operator"): _select([o.value for o in Operator], "operator"),
-                vol.Optional("value"): TextSelector(),
-                vol.Required("case_sensitive", default=False): BooleanSelector(),
-            }
-        )
+            suggested = {**current, "rule_set": rule_set, "field": field, "header_name": header_name}
+        schema: dict[vol.Marker, Any] = {}
+        if self._key_mode:
+            schema[vol.Required("rule_set")] = _select(list(RULE_SETS), "rule_set")
+        schema |= {
+            vol.Required("field"): _field_select(),
+            vol.Optional("header_name"): TextSelector(),
+            vol.Required("operator"): _select([o.value for o in Operator], "operator"),
+            vol.Optional("value"): TextSelector(),
+            vol.Required("case_sensitive"): BooleanSelector(),
+        }
         return self.async_show_form(
             step_id="rule",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(schema), user_input or suggested
+            ),
             errors=errors,
             description_placeholders={"error_detail": detail},
         )
@@ -418,25 +434,20 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
     async def async_step_remove_rules(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Remove one or more rules."""
+        """Remove one or more conditions."""
         if user_input is not None:
-            doomed = {tuple(item.split(":")) for item in user_input.get("rules", [])}
+            doomed = set(user_input["rules"])
             for rule_set in RULE_SETS:
                 self._data[rule_set] = [
-                    c
-                    for i, c in enumerate(self._data.get(rule_set) or [])
-                    if (rule_set, str(i)) not in doomed
+                    condition
+                    for index, condition in enumerate(self._data.get(rule_set) or [])
+                    if f"{rule_set}:{index}" not in doomed
                 ]
             return await self.async_step_rules()
         return self.async_show_form(
             step_id="remove_rules",
             data_schema=vol.Schema(
-                {
-                    vol.Optional("rules", default=[]): _labelled(
-                        [(f"{s}:{i}", f"{s}: {_describe(c)}") for s, i, c in self._conditions()],
-                        multiple=True,
-                    )
-                }
+                {vol.Required("rules"): _labelled(self._condition_choices(), multiple=True)}
             ),
         )
 
@@ -444,19 +455,15 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Whether all or any conditions of each rule set must match."""
-        modes = [mode.value for mode in MatchMode]
-        fields = ["filter_mode"]
-        if self._data.get("creation_mode") == CreationMode.INCIDENT_KEYS:
-            fields += ["resolve_mode", "accept_mode"]
         if user_input is not None:
             self._data.update(user_input)
             return await self.async_step_rules()
+        modes = [mode.value for mode in MatchMode]
+        fields = [RULE_SETS[rule_set] for rule_set in self._active_rule_sets()]
         schema = vol.Schema({vol.Required(name): _select(modes, "match_mode") for name in fields})
         return self.async_show_form(
             step_id="match_modes",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {name: self._data.get(name, MatchMode.ALL.value) for name in fields}
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, self._data),
         )
 
     async def async_step_key_rule(
@@ -467,47 +474,35 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         detail = ""
         if user_input is not None:
             key_rule = {
-                "field": _join_field(user_input["field"], user_input.get("header_name", "")),
+                "field": _join_field(user_input),
                 "method": user_input["method"],
                 "pattern": user_input.get("pattern", ""),
                 "prefix": user_input.get("prefix", ""),
                 "suffix": user_input.get("suffix", ""),
             }
-            if (
-                user_input["field"] == FIELD_HEADER
-                and not user_input.get("header_name", "").strip()
-            ):
-                errors = {"header_name": "invalid_header_name"}
+            candidate = {
+                **self._data,
+                "key_rule": key_rule,
+                "no_key_fallback": user_input["no_key_fallback"],
+            }
+            try:
+                self._build(candidate)
+            except RuleError as err:
+                errors, detail = _form_error(err)
             else:
-                try:
-                    KeyRule(
-                        field=key_rule["field"],
-                        method=KeyMethod(key_rule["method"]),
-                        pattern=key_rule["pattern"],
-                        prefix=key_rule["prefix"],
-                        suffix=key_rule["suffix"],
-                    )
-                except RuleError as err:
-                    errors, detail = _rule_error(
-                        err, {"field": "header_name", "pattern": "pattern", "prefix": "prefix"}
-                    )
-            if not errors:
-                self._data["key_rule"] = key_rule
-                self._data["no_key_fallback"] = user_input["no_key_fallback"]
+                self._data = candidate
                 return await self.async_step_rules()
-        current = self._data.get("key_rule") or {"field": "subject", "method": "regex"}
+        current = self._data.get("key_rule") or {"field": "subject", "method": KeyMethod.REGEX}
         field, header_name = _split_field(current["field"])
         suggested = {
             **current,
             "field": field,
             "header_name": header_name,
-            "no_key_fallback": self._data.get("no_key_fallback", NoKeyFallback.OPEN_WITHOUT_KEY),
+            "no_key_fallback": self._data["no_key_fallback"],
         }
-        if user_input is not None:
-            suggested.update(user_input)
         schema = vol.Schema(
             {
-                vol.Required("field"): _select([*FIELDS, FIELD_HEADER], "field"),
+                vol.Required("field"): _field_select(),
                 vol.Optional("header_name"): TextSelector(),
                 vol.Required("method"): _select([m.value for m in KeyMethod], "key_method"),
                 vol.Optional("pattern"): TextSelector(),
@@ -520,23 +515,20 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         )
         return self.async_show_form(
             step_id="key_rule",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
             errors=errors,
             description_placeholders={"error_detail": detail},
         )
 
-    def _preview_source(self) -> SourceConfig:
-        return source_from_data(self._own_id or "new_source", self._data, domain=self._domain)
+    # --- the rule tester and save ------------------------------------------------------------
 
     async def async_step_test_rules(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """What the rules being edited would do to the e-mails received recently."""
-        if user_input is not None:
-            return await self.async_step_rules()
-        return self.async_show_form(
+        return self.async_show_menu(
             step_id="test_rules",
-            data_schema=vol.Schema({}),
+            menu_options=["rules", "save"],
             description_placeholders={"results": self._test_results()},
         )
 
@@ -545,26 +537,29 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         if entry.state is not ConfigEntryState.LOADED:
             return "The listener is not running, so there are no recent e-mails to test with."
         runtime = entry.runtime_data
-        source = self._preview_source()
+        source = self._build(self._data)
         lines = []
         for recent in list(runtime.recent)[::-1][:TESTED_EMAILS]:
             when = dt_util.as_local(recent.received).strftime("%Y-%m-%d %H:%M")
-            subject = recent.email.subject or "(no subject)"
-            if not addressed_to(source, recent.email) and not source.catch_all:
-                verdict = "not addressed to this source"
-            else:
+            subject = clean_line(recent.email.subject, TESTED_SUBJECT_CHARS) or "(no subject)"
+            if addressed_to(source, recent.email) or source.catch_all:
                 verdict = outcome_text(runtime.engine.evaluate(recent.email, source))
+            else:
+                verdict = "not addressed to this source"
             lines.append(f"- {when} · {subject} · {verdict}")
         return "\n".join(lines) or "No e-mails received yet."
 
     async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Store the source; the listener reloads with it, incidents are kept."""
-        title = str(self._data["name"]).strip()
+        """Store the source; the entry reloads with it, incidents are kept."""
+        data = dict(self._data)
+        if not self._key_mode:
+            # Stored data says what the source does: rules of another mode would be dormant.
+            data |= {"key_rule": None, "resolve_conditions": [], "accept_conditions": []}
         if self.source == "reconfigure":
             return self.async_update_and_abort(
-                self._get_entry(), self._get_reconfigure_subentry(), data=self._data, title=title
+                self._get_entry(), self._get_reconfigure_subentry(), data=data, title=data["name"]
             )
-        return self.async_create_entry(title=title, data=self._data)
+        return self.async_create_entry(title=data["name"], data=data)
 
 
 class EscalationPolicySubentryFlow(ConfigSubentryFlow):
@@ -575,15 +570,21 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
         self._editing: int | None = None
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new policy."""
         self._data = {"name": "", "repeat": 0, "levels": []}
         return await self.async_step_policy()
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        self._data = dict(self._get_reconfigure_subentry().data)
-        self._data["levels"] = [dict(level) for level in self._data.get("levels", [])]
+        """Change a policy; sources using it escalate with the new levels after the reload."""
+        self._data = deepcopy(dict(self._get_reconfigure_subentry().data))
         return await self.async_step_policy()
+
+    @property
+    def _levels(self) -> list[dict[str, Any]]:
+        levels: list[dict[str, Any]] = self._data["levels"]
+        return levels
 
     async def async_step_policy(
         self, user_input: dict[str, Any] | None = None
@@ -591,20 +592,20 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
         """Name and repeat count."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if not user_input["name"].strip():
-                errors["name"] = "empty_value"
-            else:
-                self._data.update(name=user_input["name"].strip(), repeat=int(user_input["repeat"]))
-                return await (
-                    self.async_step_levels()
-                    if self._data["levels"]
-                    else self.async_step_add_level()
-                )
+            name = user_input["name"].strip()
+            if name:
+                self._data |= {"name": name, "repeat": int(user_input["repeat"])}
+                if self._levels:
+                    return await self.async_step_levels()
+                return await self.async_step_add_level()
+            errors["name"] = "empty_value"
         schema = vol.Schema(
             {
                 vol.Required("name"): TextSelector(),
-                vol.Required("repeat", default=0): NumberSelector(
-                    NumberSelectorConfig(min=0, max=10, step=1, mode=NumberSelectorMode.BOX)
+                vol.Required("repeat"): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=MAX_REPEAT, step=1, mode=NumberSelectorMode.BOX
+                    )
                 ),
             }
         )
@@ -614,15 +615,12 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
             errors=errors,
         )
 
-    def _level_labels(self, first: int = 0) -> list[tuple[str, str]]:
-        return [
-            (str(index), self._level_text(index))
-            for index in range(first, len(self._data["levels"]))
-        ]
+    def _level_choices(self, first: int = 0) -> list[tuple[str, str]]:
+        return [(str(index), self._level_text(index)) for index in range(first, len(self._levels))]
 
     def _level_text(self, index: int) -> str:
-        level = self._data["levels"][index]
-        targets = ", ".join(level.get("targets") or []) or "event only"
+        level = self._levels[index]
+        targets = ", ".join(level["targets"]) or "event only"
         return f"Level {index + 1}: after {level['delay_minutes']} min: {targets}"
 
     async def async_step_levels(
@@ -630,17 +628,17 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """The menu of levels."""
         options = ["policy", "add_level"]
-        if self._data["levels"]:
+        if self._levels:
             options += ["edit_level", "remove_level"]
-        if len(self._data["levels"]) > 1:
+        if len(self._levels) > 1:
             options.append("move_level_up")
         options.append("save")
         return self.async_show_menu(
             step_id="levels",
             menu_options=options,
             description_placeholders={
-                "levels": "\n".join(f"- {label}" for _, label in self._level_labels())
-                or "No levels yet.",
+                "levels": "\n".join(f"- {label}" for _, label in self._level_choices())
+                or "No levels yet: incidents of sources with this policy do not escalate.",
             },
         )
 
@@ -648,50 +646,51 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
         return sorted(
             f"notify.{service}"
             for service in self.hass.services.async_services_for_domain("notify")
-            if service not in ("send_message", "persistent_notification")
+            if service != ENTITY_NOTIFY_SERVICE
         )
 
     async def async_step_add_level(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """A new level at the end."""
         self._editing = None
         return await self.async_step_level()
 
     async def async_step_edit_level(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """Choose the level to change."""
         if user_input is not None:
             self._editing = int(user_input["level"])
             return await self.async_step_level()
         return self.async_show_form(
             step_id="edit_level",
-            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_labels())}),
+            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_choices())}),
         )
 
     async def async_step_level(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """One level: how long after the previous one, and whom to notify."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            level = {
-                "delay_minutes": int(user_input["delay_minutes"]),
-                "targets": list(user_input.get("targets", [])),
-            }
-            if self._editing is None:
-                self._data["levels"].append(level)
-            else:
-                self._data["levels"][self._editing] = level
-            self._editing = None
-            return await self.async_step_levels()
-        current: dict[str, Any] = {
-            "delay_minutes": 0 if not self._data["levels"] else 15,
-            "targets": [],
-        }
+            targets = list(user_input.get("targets", []))
+            if all(NOTIFY_TARGET.match(target) for target in targets):
+                level = {"delay_minutes": int(user_input["delay_minutes"]), "targets": targets}
+                if self._editing is None:
+                    self._levels.append(level)
+                else:
+                    self._levels[self._editing] = level
+                self._editing = None
+                return await self.async_step_levels()
+            errors["targets"] = "invalid_target"
+        current: dict[str, Any] = {"delay_minutes": 15 if self._levels else 0, "targets": []}
         if self._editing is not None:
-            current = self._data["levels"][self._editing]
+            current = self._levels[self._editing]
         schema = vol.Schema(
             {
-                vol.Required("delay_minutes"): _minutes(1440),
+                vol.Required("delay_minutes"): _minutes(MAX_LEVEL_DELAY_MINUTES),
+                # Typed targets are allowed: a phone's notify service may only appear later.
                 vol.Optional("targets"): SelectSelector(
                     SelectSelectorConfig(
                         options=self._notify_targets(),
@@ -703,36 +702,39 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
             }
         )
         return self.async_show_form(
-            step_id="level", data_schema=self.add_suggested_values_to_schema(schema, current)
+            step_id="level",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
+            errors=errors,
         )
 
     async def async_step_remove_level(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """Remove a level."""
         if user_input is not None:
-            del self._data["levels"][int(user_input["level"])]
+            del self._levels[int(user_input["level"])]
             return await self.async_step_levels()
         return self.async_show_form(
             step_id="remove_level",
-            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_labels())}),
+            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_choices())}),
         )
 
     async def async_step_move_level_up(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
+        """Swap a level with the one before it."""
         if user_input is not None:
             index = int(user_input["level"])
-            levels = self._data["levels"]
+            levels = self._levels
             levels[index - 1], levels[index] = levels[index], levels[index - 1]
             return await self.async_step_levels()
         return self.async_show_form(
             step_id="move_level_up",
-            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_labels(1))}),
+            data_schema=vol.Schema({vol.Required("level"): _labelled(self._level_choices(1))}),
         )
 
     async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Store the policy; sources that use it escalate with the new levels."""
-        policy_from_data("check", self._data)
+        """Store the policy; the entry reloads and sources using it escalate with it."""
         if self.source == "reconfigure":
             return self.async_update_and_abort(
                 self._get_entry(),
