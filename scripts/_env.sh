@@ -19,14 +19,16 @@ find_python() {
   return 1
 }
 
+# Tests start real Home Assistant processes too, so one environment serves every script.
+REQUIREMENT_FILES=(requirements.txt requirements_test.txt requirements_develop.txt)
+
 requirements_hash() {
-  cat "$REPO_ROOT/requirements.txt" "$REPO_ROOT/requirements_test.txt" "$@" | sha256sum | cut -d" " -f1
+  (cd "$REPO_ROOT" && cat "${REQUIREMENT_FILES[@]}") | sha256sum | cut -d" " -f1
 }
 
 ensure_venv() {
-  # Extra requirement files (for example the frontend for scripts/develop) join the stamp.
   local stamp="$VENV/.requirements-stamp" wanted python
-  wanted="$(requirements_hash "$@")"
+  wanted="$(requirements_hash)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
     return 0
   fi
@@ -39,8 +41,8 @@ ensure_venv() {
   fi
   echo "Installing the pinned requirements into $VENV (once)..." >&2
   local file args=()
-  for file in "$REPO_ROOT/requirements_test.txt" "$@"; do
-    args+=(-r "$file")
+  for file in "${REQUIREMENT_FILES[@]}"; do
+    args+=(-r "$REPO_ROOT/$file")
   done
   # This machine's pip configuration names optional local mirrors; their absence is not news.
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)

@@ -10,6 +10,7 @@ from unittest.mock import patch
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.email_incidents.const import DOMAIN
@@ -38,21 +39,28 @@ async def deliver(hass: HomeAssistant, send_email: SendEmail, **email: Any) -> N
 def assert_entities_match_snapshot(
     hass: HomeAssistant, snapshot: SnapshotAssertion, entry_id: str
 ) -> None:
-    """Registry entry, device and state of every entity of the entry (disabled ones: no state)."""
+    """Registry entry and state of every entity of the entry (disabled ones: no state) and
+    their devices."""
+    # Home Assistant's serializer leaves out ids and times that differ from run to run.
+    snapshot = snapshot.use_extension(HomeAssistantSnapshotExtension)
     entity_registry = er.async_get(hass)
     device_registry = dr.async_get(hass)
     entries = er.async_entries_for_config_entry(entity_registry, entry_id)
     assert entries
+    device_ids: set[str] = set()
     for entity_entry in sorted(entries, key=lambda entry: entry.entity_id):
         assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
         assert entity_entry.device_id is not None
-        device = device_registry.async_get(entity_entry.device_id)
-        assert device == snapshot(name=f"{entity_entry.entity_id}-device")
+        device_ids.add(entity_entry.device_id)
         state = hass.states.get(entity_entry.entity_id)
         if entity_entry.disabled_by is not None:
             assert state is None
             continue
         assert state == snapshot(name=f"{entity_entry.entity_id}-state")
+    for device_id in device_ids:
+        device = device_registry.async_get(device_id)
+        assert device is not None
+        assert device == snapshot(name=f"device-{device.name}")
 
 
 def entity_id(hass: HomeAssistant, platform: Platform, unique_id: str) -> str:

@@ -41,6 +41,7 @@ from .core.engine import (
 from .core.models import InboundEmail, Priority
 from .core.parser import parse_email
 from .core.state import state_from_data, state_to_data
+from .escalation import EscalationNotifier
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
 from .settings import ListenerSettings
@@ -88,6 +89,7 @@ class EmailIncidentsRuntime:
         self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
         self.last_email: datetime | None = None
         self.incident_listeners: list[IncidentEventListener] = []
+        self.notifier = EscalationNotifier(self)
         self._refusals_logged: dict[tuple[RefusalCause, str], float] = {}
         self._deadline_unsub: CALLBACK_TYPE | None = None
         self._background_save: CALLBACK_TYPE | None = None
@@ -105,6 +107,8 @@ class EmailIncidentsRuntime:
         self.engine.configure(self._source_configs(), self._policies(), now)
         self.last_email = max(self.engine.state.source_last_email.values(), default=None)
         self._track_support_hours(now)
+        # Before the first deadline is scheduled: an overdue level runs right after start.
+        self._unsubs.append(self.notifier.async_start())
         tls_context = None
         if self.settings.tls_enabled:
             tls_context = await self.hass.async_add_executor_job(

@@ -226,7 +226,10 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
                 vol.Required("priority"): _select([p.value for p in Priority], "priority"),
                 vol.Required("escalation_policy"): SelectSelector(
                     SelectSelectorConfig(
-                        options=[SelectOptionDict(value=NO_POLICY, label="—"), *policies],
+                        options=[
+                            SelectOptionDict(value=NO_POLICY, label="No escalation"),
+                            *policies,
+                        ],
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
@@ -411,7 +414,12 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             rule_set, index = self._editing
             current = self._data[rule_set][index]
             field, header_name = _split_field(current["field"])
-            suggested = {**current, "rule_set": rule_set, "field": field, "header_name": header_name}
+            suggested = {
+                **current,
+                "rule_set": rule_set,
+                "field": field,
+                "header_name": header_name,
+            }
         schema: dict[vol.Marker, Any] = {}
         if self._key_mode:
             schema[vol.Required("rule_set")] = _select(list(RULE_SETS), "rule_set")
@@ -603,9 +611,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
             {
                 vol.Required("name"): TextSelector(),
                 vol.Required("repeat"): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0, max=MAX_REPEAT, step=1, mode=NumberSelectorMode.BOX
-                    )
+                    NumberSelectorConfig(min=0, max=MAX_REPEAT, step=1, mode=NumberSelectorMode.BOX)
                 ),
             }
         )

@@ -35,6 +35,10 @@ async def async_setup_entry(
             )
 
 
+def _summary(incident: Incident) -> str:
+    return f"{incident.id} · {incident.summary}"
+
+
 def _description(incident: Incident) -> str:
     local = dt_util.as_local
     lines = [f"Status: {incident.status.value}"]
@@ -61,7 +65,7 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         return [
             TodoItem(
                 uid=incident.id,
-                summary=f"{incident.id} · {incident.summary}",
+                summary=_summary(incident),
                 status=TodoItemStatus.NEEDS_ACTION,
                 description=_description(incident),
             )
@@ -69,11 +73,16 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         ]
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
-        if item.status is not TodoItemStatus.COMPLETED or item.uid is None:
+        incident = self.runtime.engine.get(item.uid) if item.uid else None
+        if (
+            incident is None
+            or item.status != TodoItemStatus.COMPLETED
+            or item.summary != _summary(incident)
+        ):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="todo_only_check_off"
             )
-        incident_id = item.uid
+        incident_id = incident.id
         actor = Actor(kind=ActorKind.USER, name="to-do list")
         if self._context and self._context.user_id:
             user = await self.hass.auth.async_get_user(self._context.user_id)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import re
 
+# C0 (with CR, LF and TAB), DEL, C1 and the Unicode line and paragraph separators, which some
+# viewers treat as line breaks; `\s` also folds other whitespace such as no-break spaces.
 _LINE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\s]+")
 _TEXT_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{4,}")
 TRUNCATION_MARK = "\n[… truncated]"
 
 
 def clean_line(value: str, limit: int | None = None) -> str:
-    """One line: control characters become spaces, whitespace runs fold, ends stripped."""
+    """One line: control characters become spaces, whitespace runs fold, ends stripped; cut to
+    `limit` characters."""
     cleaned = _LINE_UNSAFE.sub(" ", value).strip()
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[:limit].rstrip()
@@ -25,11 +28,13 @@ def clean_line(value: str, limit: int | None = None) -> str:
 
 def clean_text(value: str, limit: int | None = None) -> str:
     """Multi-line text: LF line ends, no control characters but LF and TAB, no trailing spaces,
-    at most two blank lines in a row; cut at `limit` characters with a visible mark."""
+    at most two blank lines in a row; cut to `limit` characters, the cut marked at the end."""
     text = value.replace("\r\n", "\n").replace("\r", "\n")
     text = _TEXT_UNSAFE.sub("", text)
-    text = _TRAILING_SPACE.sub("\n", text)
+    text = _TRAILING_SPACE.sub("", text)
     text = _BLANK_RUNS.sub("\n\n\n", text).strip("\n")
     if limit is not None and len(text) > limit:
-        text = text[: max(0, limit - len(TRUNCATION_MARK))].rstrip() + TRUNCATION_MARK
+        if limit <= len(TRUNCATION_MARK):
+            return text[:limit]
+        text = text[: limit - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
     return text

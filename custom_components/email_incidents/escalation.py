@@ -1,0 +1,218 @@
+"""Escalation in Home Assistant: notify each level's targets, take the notifications back when the
+incident is accepted or resolved, and act on the companion app's Accept and Resolve buttons.
+
+The engine decides when a level runs (SPEC 5); this module only turns its ESCALATED events into
+notify actions and records how each one went in the incident's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, Event, callback
+
+from .const import DOMAIN, LOGGER
+from .core.engine import IncidentError, IncidentEvent, IncidentEventType, human_interval
+from .core.models import Actor, ActorKind, Incident, LogKind, Priority
+from .store import StoreWriteError
+
+if TYPE_CHECKING:
+    from .runtime import EmailIncidentsRuntime
+
+EVENT_MOBILE_APP_NOTIFICATION_ACTION: Final = "mobile_app_notification_action"
+ACTION_PREFIX: Final = "EMAIL_INCIDENTS_"
+ACCEPT_ACTION_PREFIX: Final = f"{ACTION_PREFIX}ACCEPT_"
+RESOLVE_ACTION_PREFIX: Final = f"{ACTION_PREFIX}RESOLVE_"
+CLEAR_NOTIFICATION: Final = "clear_notification"
+MOBILE_APP_ACTOR_NAME: Final = "mobile app"
+# A notify action that hangs (an unreachable push service) must not hold the other targets' log
+# entries back forever.
+NOTIFY_TIMEOUT: Final = 30.0
+
+
+def notification_tag(incident_id: str) -> str:
+    """One tag per incident, so each level replaces the previous level's notification."""
+    return f"{DOMAIN}_{incident_id}"
+
+
+def notification_actions(incident_id: str) -> list[dict[str, str]]:
+    """The companion app's buttons; their action ids come back in mobile app events."""
+    return [
+        {"action": f"{ACCEPT_ACTION_PREFIX}{incident_id}", "title": "Accept"},
+        {"action": f"{RESOLVE_ACTION_PREFIX}{incident_id}", "title": "Resolve"},
+    ]
+
+
+def _age(age: timedelta) -> str:
+    return human_interval(age) if age >= timedelta(minutes=1) else "less than a minute"
+
+
+def escalation_notification(event: IncidentEvent, source_name: str) -> dict[str, Any]:
+    """The notify action data for one escalation level of an incident."""
+    incident = event.incident
+    emails = f"{incident.email_count} e-mail{'' if incident.email_count == 1 else 's'}"
+    lines = [
+        incident.summary,
+        f"Source: {source_name}, priority {incident.priority.value}",
+        *([f"Key: {incident.key}"] if incident.key else []),
+        f"Open for {_age(event.at - incident.created)}, {emails}",
+        f"Escalation level {event.level}" + (f", round {event.round + 1}" if event.round else ""),
+    ]
+    data: dict[str, Any] = {
+        "tag": notification_tag(incident.id),
+        "actions": notification_actions(incident.id),
+    }
+    if incident.priority is Priority.HIGH:
+        # iOS breaks through focus modes; Android delivers at once even in doze.
+        data |= {"push": {"interruption-level": "time-sensitive"}, "priority": "high", "ttl": 0}
+    return {
+        "title": f"[{source_name}] {incident.summary}",
+        "message": "\n".join(lines),
+        "data": data,
+    }
+
+
+def clear_notification(incident_id: str) -> dict[str, Any]:
+    """The notify action data that removes an incident's notification from a phone."""
+    return {"message": CLEAR_NOTIFICATION, "data": {"tag": notification_tag(incident_id)}}
+
+
+def notified_targets(incident: Incident) -> set[str]:
+    """Targets that got a notification, from the log (it survives restarts)."""
+    return {
+        entry.message.partition(": ")[0] for entry in incident.log if entry.kind is LogKind.NOTIFIED
+    }
+
+
+class EscalationNotifier:
+    """Sends the notifications of one config entry's incidents."""
+
+    def __init__(self, runtime: EmailIncidentsRuntime) -> None:
+        self._runtime = runtime
+        self._hass = runtime.hass
+        # Targets of notifications still being sent (not yet in the log) or whose log entries
+        # were dropped by the log cap: they must be cleared too.
+        self._sent: dict[str, set[str]] = {}
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Follow incident events and mobile app actions; returns the way to stop."""
+        self._runtime.incident_listeners.append(self._async_on_incident_event)
+        unsub_actions = self._hass.bus.async_listen(
+            EVENT_MOBILE_APP_NOTIFICATION_ACTION,
+            self._async_on_mobile_app_action,
+            event_filter=_is_our_action,
+        )
+
+        @callback
+        def _async_stop() -> None:
+            unsub_actions()
+            self._runtime.incident_listeners.remove(self._async_on_incident_event)
+
+        return _async_stop
+
+    @callback
+    def _async_on_incident_event(self, event: IncidentEvent) -> None:
+        # The event carries the live incident: build everything now, send in a task.
+        incident_id = event.incident.id
+        if event.type is IncidentEventType.ESCALATED and event.targets:
+            data = escalation_notification(
+                event, self._runtime.source_name(event.incident.source_id)
+            )
+            self._sent.setdefault(incident_id, set()).update(event.targets)
+            self._create_task(
+                self._async_notify(incident_id, event.level, event.targets, data),
+                f"notify escalation of {incident_id}",
+            )
+        elif event.type in (IncidentEventType.ACCEPTED, IncidentEventType.RESOLVED):
+            targets = self._sent.pop(incident_id, set()) | notified_targets(event.incident)
+            if targets:
+                self._create_task(
+                    self._async_clear(incident_id, sorted(targets)),
+                    f"clear notifications of {incident_id}",
+                )
+
+    def _create_task(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        # Tracked by the entry, so unloading waits for notifications in flight.
+        self._runtime.entry.async_create_task(self._hass, coroutine, name)
+
+    async def _async_notify(
+        self,
+        incident_id: str,
+        level: int | None,
+        targets: tuple[str, ...],
+        data: Mapping[str, Any],
+    ) -> None:
+        errors = await asyncio.gather(
+            *(self._async_call(target, incident_id, data) for target in targets)
+        )
+        failed = {target for target, error in zip(targets, errors, strict=True) if error}
+        self._sent.get(incident_id, set()).difference_update(failed)
+
+        def record(now: datetime) -> None:
+            for target, error in zip(targets, errors, strict=True):
+                self._runtime.engine.record_notification(
+                    incident_id,
+                    target=target,
+                    ok=error is None,
+                    message=error or f"level {level}",
+                    now=now,
+                )
+
+        try:
+            await self._runtime.async_apply(record)
+        except StoreWriteError:
+            return  # logged by the store; the notifications went out regardless
+
+    async def _async_clear(self, incident_id: str, targets: list[str]) -> None:
+        data = clear_notification(incident_id)
+        await asyncio.gather(*(self._async_call(target, incident_id, data) for target in targets))
+
+    async def _async_call(
+        self, target: str, incident_id: str, data: Mapping[str, Any]
+    ) -> str | None:
+        """Call one notify action; the error text when it failed."""
+        domain, _, service = target.partition(".")
+        try:
+            async with asyncio.timeout(NOTIFY_TIMEOUT):
+                await self._hass.services.async_call(domain, service, dict(data), blocking=True)
+        except Exception as err:  # noqa: BLE001 - one broken target must not stop the others
+            error = str(err) or type(err).__name__
+            LOGGER.warning("Could not notify %s about %s: %s", target, incident_id, error)
+            return error
+        return None
+
+    async def _async_on_mobile_app_action(self, event: Event[Mapping[str, Any]]) -> None:
+        action: str = event.data["action"]
+        engine = self._runtime.engine
+        change: Callable[[str, Actor, datetime], tuple[IncidentEvent, ...]]
+        if action.startswith(ACCEPT_ACTION_PREFIX):
+            incident_id, change = action.removeprefix(ACCEPT_ACTION_PREFIX), engine.accept
+        elif action.startswith(RESOLVE_ACTION_PREFIX):
+            incident_id, change = action.removeprefix(RESOLVE_ACTION_PREFIX), engine.resolve
+        else:
+            return
+        actor = Actor(kind=ActorKind.NOTIFICATION, name=await self._user_name(event))
+        try:
+            await self._runtime.async_apply(partial(change, incident_id, actor))
+        except IncidentError as err:
+            # A second phone pressing the same button, or a notification older than the incident.
+            LOGGER.debug("Ignored %s from the mobile app: %s", action, err.reason)
+        except StoreWriteError:
+            return  # logged by the store; the incident stays as it was, press again
+
+    async def _user_name(self, event: Event[Mapping[str, Any]]) -> str:
+        user_id = event.context.user_id
+        if user_id and (user := await self._hass.auth.async_get_user(user_id)) and user.name:
+            return user.name
+        return MOBILE_APP_ACTOR_NAME
+
+
+@callback
+def _is_our_action(data: Mapping[str, Any]) -> bool:
+    action = data.get("action")
+    return isinstance(action, str) and action.startswith(ACTION_PREFIX)
