@@ -29,9 +29,12 @@ def only_platform(platform: Platform) -> Generator[None]:
         yield
 
 
-async def deliver(hass: HomeAssistant, send_email: SendEmail, **email: Any) -> None:
-    """Send one e-mail to the NAS source over real SMTP and wait until it is announced."""
-    refused = await send_email(make_email(**email))
+async def deliver(
+    hass: HomeAssistant, send_email: SendEmail, to: str = "nas@homeassistant.local", **email: Any
+) -> None:
+    """Send one e-mail over real SMTP (by default to the NAS source) and wait until it is
+    announced."""
+    refused = await send_email(make_email(to=to, **email), recipients=(to,))
     assert refused == {}
     await hass.async_block_till_done()
 

@@ -14,8 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_SOURCE
-from .entity import EmailIncidentsEntity
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 PARALLEL_UPDATES = 0
@@ -50,14 +49,12 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    runtime = entry.runtime_data
-    async_add_entities([EmailIncidentsBinarySensor(runtime, RUNNING)])
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                [EmailIncidentsBinarySensor(runtime, PROBLEM, subentry_id)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_entities([EmailIncidentsBinarySensor(entry.runtime_data, RUNNING)])
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: [EmailIncidentsBinarySensor(runtime, PROBLEM, source_id)],
+    )
 
 
 class EmailIncidentsBinarySensor(EmailIncidentsEntity, BinarySensorEntity):

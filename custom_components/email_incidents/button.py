@@ -13,8 +13,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, SUBENTRY_SOURCE
-from .entity import EmailIncidentsEntity
+from .const import DOMAIN
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .runtime import EmailIncidentsConfigEntry
 from .settings import ListenerSettings
 
@@ -33,13 +33,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    runtime = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                [SendTestEmailButton(runtime, SEND_TEST_EMAIL, subentry_id)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: [SendTestEmailButton(runtime, SEND_TEST_EMAIL, source_id)],
+    )
 
 
 def send_test_email(settings: ListenerSettings, recipient: str) -> None:

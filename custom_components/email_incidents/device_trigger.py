@@ -20,8 +20,9 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
-from .const import DOMAIN, EVENT_INCIDENT_PREFIX, SUBENTRY_SOURCE
+from .const import DOMAIN, EVENT_INCIDENT_PREFIX
 from .core.engine import IncidentEventType
+from .entity import source_ids
 
 TRIGGER_TYPES = [event_type.value for event_type in IncidentEventType]
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend({vol.Required(CONF_TYPE): vol.In(TRIGGER_TYPES)})
@@ -31,13 +32,12 @@ def _is_alert_source(hass: HomeAssistant, device_id: str) -> bool:
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return False
-    source_ids = {
-        subentry_id
+    sources = {
+        source_id
         for entry in hass.config_entries.async_entries(DOMAIN)
-        for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_SOURCE
+        for source_id in source_ids(entry)
     }
-    return any(domain == DOMAIN and ident in source_ids for domain, ident in device.identifiers)
+    return any(domain == DOMAIN and ident in sources for domain, ident in device.identifiers)
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:

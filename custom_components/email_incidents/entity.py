@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, SIGNAL_STATE_CHANGED, SUBENTRY_SOURCE
 from .core.config import SourceConfig
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 MANUFACTURER = "Email Incidents"
+
+
+def source_ids(entry: ConfigEntry) -> list[str]:
+    """The alert sources of the entry: its subentries of that type (the others are policies)."""
+    return [
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_SOURCE
+    ]
+
+
+@callback
+def async_add_source_entities(
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
+) -> None:
+    """Add each alert source's entities with its subentry, so they leave when it is deleted."""
+    for source_id in source_ids(entry):
+        async_add_entities(create(entry.runtime_data, source_id), config_subentry_id=source_id)
 
 
 def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:
@@ -44,11 +68,7 @@ def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry
     registry.async_get_or_create(
         config_entry_id=entry.entry_id, **listener_device_info(entry.runtime_data)
     )
-    current = {entry.entry_id} | {
-        subentry_id
-        for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_SOURCE
-    }
+    current = {entry.entry_id, *source_ids(entry)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
             registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Event, callback
+from homeassistant.exceptions import ServiceNotFound
 
 from .const import DOMAIN, LOGGER
 from .core.engine import IncidentError, IncidentEvent, IncidentEventType, human_interval
@@ -180,11 +181,14 @@ class EscalationNotifier:
         try:
             async with asyncio.timeout(NOTIFY_TIMEOUT):
                 await self._hass.services.async_call(domain, service, dict(data), blocking=True)
+        except ServiceNotFound:
+            error = "action not found"  # its own text is a translation key until one is loaded
         except Exception as err:  # noqa: BLE001 - one broken target must not stop the others
             error = str(err) or type(err).__name__
-            LOGGER.warning("Could not notify %s about %s: %s", target, incident_id, error)
-            return error
-        return None
+        else:
+            return None
+        LOGGER.warning("Could not notify %s about %s: %s", target, incident_id, error)
+        return error
 
     async def _async_on_mobile_app_action(self, event: Event[Mapping[str, Any]]) -> None:
         action: str = event.data["action"]

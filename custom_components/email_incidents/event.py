@@ -6,9 +6,8 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_SOURCE
 from .core.engine import IncidentEvent, IncidentEventType
-from .entity import EmailIncidentsEntity
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .runtime import EmailIncidentsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -25,13 +24,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    runtime = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                [IncidentEventEntity(runtime, INCIDENT_EVENTS, subentry_id)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: [IncidentEventEntity(runtime, INCIDENT_EVENTS, source_id)],
+    )
 
 
 class IncidentEventEntity(EmailIncidentsEntity, EventEntity):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import hmac
 from ipaddress import ip_address
+import itertools
 import ssl
 import time
 from typing import Any, AnyStr, Protocol, override
@@ -142,7 +143,11 @@ class _ClientLimiter:
         return True
 
 
-# aiosmtpd's own replies, given enhanced status codes and our wording.
+DATA_YIELD_EVERY = 256  # lines of a message between turns for Home Assistant's loop
+_TOO_MUCH_DATA = "552 Error: Too much mail data"
+_LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
+
+# aiosmtpd's own replies (and ours in its words), given enhanced status codes and our wording.
 _REPLY_REWRITES = {
     "552 Error: Too much mail data": "552 5.3.4 Message exceeds the maximum size of {size} bytes",
     "552 Error: message size exceeds fixed maximum message size": (
@@ -280,14 +285,72 @@ class _Session(SMTP):
         self.session.host_name = None
         self._mark_tls(tls_transport)
 
-    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802
-        # aiosmtpd resets its timer only on commands: give the DATA phase its own deadline.
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd command name
+        """DATA with its own deadline (aiosmtpd resets its timer only on commands) that gives
+        Home Assistant's loop a turn every few hundred lines (aiosmtpd reads a message that is
+        already buffered in one go, however large)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
         self._reset_timeout(self._listener.settings.data_timeout)
         self._receiving_data = True
         try:
-            await super().smtp_DATA(arg)
+            problem = await self._receive_message()
         finally:
             self._receiving_data = False
+        if problem is None:
+            status = await self._call_handler_hook("DATA")
+        else:
+            status = problem
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(status)
+
+    async def _receive_message(self) -> str | None:
+        """Read up to the lone dot; the reply to give instead of delivering, if any. A message
+        that breaks a limit is read to its end but not kept (RFC 5321 4.2.5)."""
+        assert self.envelope is not None
+        limit = self.data_size_limit
+        lines: list[bytes] = []
+        size = 0
+        problem: str | None = None
+        inside_long_line = False
+        for count in itertools.count(1):
+            if count % DATA_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            try:
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as err:
+                await self._reader.read(err.consumed)
+                inside_long_line = True
+                problem = problem or _LINE_TOO_LONG
+                lines.clear()
+                continue
+            if inside_long_line:  # the end of a line that was too long, never the final dot
+                inside_long_line = False
+                continue
+            if line == b".\r\n":
+                break
+            if problem is not None:
+                continue
+            size += len(line)
+            if limit and size > limit:
+                problem = _TOO_MUCH_DATA
+                lines.clear()
+                continue
+            lines.append(line[1:] if line.startswith(b".") else line)
+        if problem is not None:
+            return problem
+        content = b"".join(lines)
+        self.envelope.content = content
+        self.envelope.original_content = content
+        return None
 
     @override
     def _timeout_cb(self) -> None:

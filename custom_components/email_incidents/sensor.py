@@ -17,9 +17,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_SOURCE
 from .core.models import IncidentStatus
-from .entity import EmailIncidentsEntity
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .events import incident_data
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
@@ -165,12 +164,13 @@ async def async_setup_entry(
 ) -> None:
     runtime = entry.runtime_data
     async_add_entities(ListenerSensor(runtime, description) for description in LISTENER_SENSORS)
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                (SourceSensor(runtime, description, subentry_id) for description in SOURCE_SENSORS),
-                config_subentry_id=subentry_id,
-            )
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: (
+            SourceSensor(runtime, description, source_id) for description in SOURCE_SENSORS
+        ),
+    )
 
 
 class ListenerSensor(EmailIncidentsEntity, SensorEntity):

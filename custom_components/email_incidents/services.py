@@ -8,6 +8,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
+    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -108,11 +109,17 @@ def _source_id(hass: HomeAssistant, runtime: EmailIncidentsRuntime, source: str)
     )
 
 
-async def _actor(hass: HomeAssistant, call: ServiceCall) -> Actor:
-    """The user who called the action, by name, else the action itself."""
-    if call.context.user_id and (user := await hass.auth.async_get_user(call.context.user_id)):
+async def async_user_actor(hass: HomeAssistant, context: Context | None, fallback: Actor) -> Actor:
+    """The user behind a change, by name; else `fallback` (automations have no user)."""
+    if context and context.user_id and (user := await hass.auth.async_get_user(context.user_id)):
         return Actor(kind=ActorKind.USER, name=user.name or user.id)
-    return Actor(kind=ActorKind.ACTION, name=call.service)
+    return fallback
+
+
+async def _actor(hass: HomeAssistant, call: ServiceCall) -> Actor:
+    return await async_user_actor(
+        hass, call.context, Actor(kind=ActorKind.ACTION, name=call.service)
+    )
 
 
 async def async_apply_change(

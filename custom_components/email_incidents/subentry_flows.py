@@ -148,21 +148,21 @@ def _form_error(err: RuleError) -> tuple[dict[str, str], str]:
 
 def outcome_text(outcome: SourceOutcome) -> str:
     """What an e-mail would do, as one phrase of the rule tester."""
-    key = outcome.key
+    key = f"key {outcome.key}" if outcome.key else "no key"
     ids = ", ".join(outcome.incident_ids)
     match outcome.outcome:
         case Outcome.CREATED:
-            return f"new incident (key: {key})" if key else "new incident"
+            return f"new incident (key: {outcome.key})" if outcome.key else "new incident"
         case Outcome.APPENDED:
             return f"appends to {ids}"
         case Outcome.RESOLVED:
-            return f"resolves key {key} ({ids})"
+            return f"resolves {key} ({ids})"
         case Outcome.ACCEPTED:
-            return f"accepts key {key} ({ids})"
+            return f"accepts {key} ({ids})"
         case Outcome.ORPHAN_RESOLVE:
-            return f"resolves key {key}: no open incident, nothing happens"
+            return f"resolve e-mail, {key}: no open incident, nothing happens"
         case Outcome.ORPHAN_ACCEPT:
-            return f"accepts key {key}: no open incident, nothing happens"
+            return f"accept e-mail, {key}: no open incident, nothing happens"
         case Outcome.IGNORED_NO_KEY:
             return "no key: ignored"
         case Outcome.MAINTENANCE:
@@ -213,9 +213,12 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
 
     def _policy_options(self) -> list[SelectOptionDict]:
         return [
-            SelectOptionDict(value=subentry_id, label=subentry.title)
-            for subentry_id, subentry in self._get_entry().subentries.items()
-            if subentry.subentry_type == SUBENTRY_POLICY
+            SelectOptionDict(value=NO_POLICY, label="No escalation"),
+            *(
+                SelectOptionDict(value=subentry_id, label=subentry.title)
+                for subentry_id, subentry in self._get_entry().subentries.items()
+                if subentry.subentry_type == SUBENTRY_POLICY
+            ),
         ]
 
     def _basics_schema(self, policies: list[SelectOptionDict]) -> vol.Schema:
@@ -226,10 +229,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
                 vol.Required("priority"): _select([p.value for p in Priority], "priority"),
                 vol.Required("escalation_policy"): SelectSelector(
                     SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=NO_POLICY, label="No escalation"),
-                            *policies,
-                        ],
+                        options=policies,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),

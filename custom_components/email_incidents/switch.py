@@ -10,8 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_SOURCE
-from .entity import EmailIncidentsEntity
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .runtime import EmailIncidentsConfigEntry
 from .services import async_apply_change
 
@@ -27,13 +26,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    runtime = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                [MaintenanceSwitch(runtime, MAINTENANCE, subentry_id)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: [MaintenanceSwitch(runtime, MAINTENANCE, source_id)],
+    )
 
 
 class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):

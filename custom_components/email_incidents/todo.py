@@ -10,11 +10,11 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, SUBENTRY_SOURCE
+from .const import DOMAIN
 from .core.models import Actor, ActorKind, Incident, LogKind
-from .entity import EmailIncidentsEntity
+from .entity import EmailIncidentsEntity, async_add_source_entities
 from .runtime import EmailIncidentsConfigEntry
-from .services import async_apply_change
+from .services import async_apply_change, async_user_actor
 
 PARALLEL_UPDATES = 1
 
@@ -26,13 +26,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    runtime = entry.runtime_data
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_SOURCE:
-            async_add_entities(
-                [IncidentTodoList(runtime, INCIDENTS, subentry_id)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_source_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, source_id: [IncidentTodoList(runtime, INCIDENTS, source_id)],
+    )
 
 
 def _summary(incident: Incident) -> str:
@@ -83,11 +81,9 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
                 translation_domain=DOMAIN, translation_key="todo_only_check_off"
             )
         incident_id = incident.id
-        actor = Actor(kind=ActorKind.USER, name="to-do list")
-        if self._context and self._context.user_id:
-            user = await self.hass.auth.async_get_user(self._context.user_id)
-            if user is not None:
-                actor = Actor(kind=ActorKind.USER, name=user.name or user.id)
+        actor = await async_user_actor(
+            self.hass, self._context, Actor(kind=ActorKind.USER, name="to-do list")
+        )
         await async_apply_change(
             self.runtime, lambda now: self.runtime.engine.resolve(incident_id, actor, now)
         )

@@ -30,7 +30,7 @@ from .models import (
 )
 from .parser import normalise_address
 from .rules import NoKeyFallback, normalise_subject
-from .state import EngineState
+from .state import INCIDENT_ID_PREFIX, EngineState
 from .text import clean_line, clean_text
 
 HEARTBEAT_KEY: Final = "heartbeat"
@@ -96,6 +96,13 @@ class EngineLimits:
     retention: timedelta = timedelta(days=30)
     resolved_per_source: int = 500
     duplicate_window: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        # The log keeps its first LOG_KEEP_FIRST entries, so it needs room for newer ones too.
+        if self.log_entries <= LOG_KEEP_FIRST:
+            raise ValueError(f"log_entries must be more than {LOG_KEEP_FIRST}")
+        if min(self.details_chars, self.summary_chars, self.resolved_per_source) < 1:
+            raise ValueError("character limits and resolved_per_source must be positive")
 
 
 class IncidentError(Exception):
@@ -421,7 +428,7 @@ class IncidentEngine:
         number = self._state.next_number
         self._state.next_number += 1
         incident = Incident(
-            id=f"INC-{number}",
+            id=f"{INCIDENT_ID_PREFIX}{number}",
             source_id=source.source_id,
             status=IncidentStatus.PENDING,
             summary=clean_line(summary, self._limits.summary_chars) or "(no subject)",

@@ -1,4 +1,8 @@
-"""Readable plain text from the HTML e-mails of monitoring tools (Zabbix, Grafana, ...)."""
+"""Readable plain text from the HTML e-mails of monitoring tools (Zabbix, Grafana, Synology, ...).
+
+The output is what a person would read in a mail client, laid out as lines: incident details are
+shown as plain text and matched by rules, so layout tables and markup must not get in the way.
+"""
 
 from __future__ import annotations
 
@@ -7,139 +11,168 @@ import re
 
 _BLOCKS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "div", "dl", "dt", "dd", "fieldset",
-        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-        "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "ul",
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "details",
+        "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+        "h3", "h4", "h5", "h6", "header", "hr", "html", "legend", "main", "nav", "p", "section",
+        "summary", "table", "tbody", "tfoot", "thead",
     }
 )  # fmt: skip
-_SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
-_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+_HIDDEN = frozenset({"head", "noscript", "script", "style", "template", "title"})
+_LIST_TAGS = frozenset({"ol", "ul"})
+_CELL_TAGS = frozenset({"td", "th"})
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_HTML_SPACES = re.compile(r"[ \t\n\r\f]+")
+CELL_SEPARATOR = " | "
 
 
 class _TextExtractor(HTMLParser):
+    """Collects lines of text while html.parser walks the markup, forgiving any nesting."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
+        self._lines: list[str] = []
         self._line: list[str] = []
-        self._skip_depth = 0
-        self._pre_depth = 0
-        self._lists: list[list[int]] = []  # per open list: [next number] or [] for bullets
-        self._cells: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._link: tuple[str, int] | None = None
+        # Written before the first text of the next line: the marker of a list item. Kept
+        # pending so that an empty item leaves no line and a <p> inside an item keeps it.
+        self._prefix = ""
+        # A cell started after text on the same line; the separator waits for the cell's text
+        # so that empty cells add nothing.
+        self._separator_due = False
+        self._hidden: list[str] = []
+        self._preformatted = 0
+        self._lists: list[int | None] = []  # next number of each open <ol>, None for a <ul>
+        self._link: tuple[str, list[str]] | None = None
 
-    def _target(self) -> list[str]:
-        return self._cell if self._cell is not None else self._line
+    def text(self) -> str:
+        self._break()
+        return "\n".join(self._lines)
 
     def _break(self) -> None:
-        joined = "".join(self._line)
-        text = joined.rstrip() if self._pre_depth else joined.strip()
-        if text:
-            self.lines.append(text)
+        if self._line:
+            self._lines.append("".join(self._line).rstrip())
         self._line = []
+        self._separator_due = False
+
+    def _write(self, text: str) -> None:
+        at_line_start = not self._line
+        if at_line_start or self._separator_due or self._line[-1].endswith(" "):
+            text = text.lstrip()
+        if not text:
+            return
+        if at_line_start:
+            text = self._prefix + text
+            self._prefix = ""
+        elif self._separator_due:
+            self._line[-1] = self._line[-1].rstrip()
+            text = CELL_SEPARATOR + text
+        self._separator_due = False
+        self._line.append(text)
+
+    def _write_preformatted(self, data: str) -> None:
+        first, *following = data.replace("\r\n", "\n").split("\n")
+        if first:
+            self._line.append(first)
+        for line in following:
+            self._lines.append("".join(self._line).rstrip())
+            self._line = [line] if line else []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self._skip_depth += 1
+        if tag in _HIDDEN:
+            self._hidden.append(tag)
             return
-        if tag == "br":
-            if self._cell is not None:
-                self._cell.append(" ")
-            else:
-                self._break()
-        elif tag in ("ul", "ol"):
+        if tag == "body":
+            self._hidden.clear()  # browsers end an unclosed <head> at <body>
+        if self._hidden:
+            return
+        if tag in _LIST_TAGS:
             self._break()
-            self._lists.append([1] if tag == "ol" else [])
+            self._lists.append(_list_start(attrs) if tag == "ol" else None)
         elif tag == "li":
             self._break()
-            depth = max(0, len(self._lists) - 1)
-            marker = "- "
-            if self._lists and self._lists[-1]:
-                marker = f"{self._lists[-1][0]}. "
-                self._lists[-1][0] += 1
-            self._line.append("  " * depth + marker)
-        elif tag == "tr":
-            self._break()
-            self._cells = []
-        elif tag in ("td", "th") and self._cells is not None:
-            self._cell = []
+            self._prefix = self._list_marker()
+        elif tag in _CELL_TAGS:
+            self._separator_due = bool(self._line)
         elif tag == "a":
-            href = dict(attrs).get("href") or ""
-            self._link = (href, len("".join(self._target())))
+            self._link = (dict(attrs).get("href") or "", [])
         elif tag == "pre":
             self._break()
-            self._pre_depth += 1
-        elif tag in _BLOCKS:
+            self._preformatted += 1
+        elif tag in _BLOCKS or tag in ("br", "tr"):
             self._break()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
+        # "<script/>" opens nothing in a browser; for other elements "/>" changes nothing.
+        if tag not in _HIDDEN:
+            self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED:
-            self._skip_depth = max(0, self._skip_depth - 1)
+        if tag in _HIDDEN:
+            if tag in self._hidden:
+                del self._hidden[self._hidden.index(tag) :]
             return
-        if tag in ("td", "th") and self._cells is not None and self._cell is not None:
-            self._cells.append(_SPACES.sub(" ", "".join(self._cell)).strip())
-            self._cell = None
-        elif tag == "tr" and self._cells is not None:
-            cells = [cell for cell in self._cells if cell]
-            self._cells = None
-            self._line.append(" | ".join(cells))
-            self._break()
-        elif tag in ("ul", "ol"):
+        if self._hidden:
+            return
+        if tag in _LIST_TAGS:
             if self._lists:
                 self._lists.pop()
             self._break()
-        elif tag == "a" and self._link is not None:
-            href, start = self._link
-            self._link = None
-            target = self._target()
-            text = "".join(target)[start:].strip()
-            if href.startswith(("http://", "https://", "mailto:")) and href not in (
-                text,
-                f"mailto:{text}",
-            ):
-                target.append(f" ({href})" if text else href)
+            self._prefix = ""
+        elif tag == "li":
+            self._break()
+            self._prefix = ""
+        elif tag == "a":
+            self._end_link()
         elif tag == "pre":
             self._break()
-            self._pre_depth = max(0, self._pre_depth - 1)
-        elif tag in _BLOCKS or tag == "li":
+            self._preformatted = max(0, self._preformatted - 1)
+        elif tag in _BLOCKS or tag == "tr":
             self._break()
 
     def handle_data(self, data: str) -> None:
-        if self._skip_depth:
+        if self._hidden:
             return
-        if self._pre_depth:
-            first, *rest = data.split("\n")
-            self._line.append(first)
-            for line in rest:
-                self._break()
-                self._line.append(line)
-            return
-        text = _SPACES.sub(" ", data)
-        target = self._target()
-        if not target or "".join(target).endswith((" ", "- ", ". ")):
-            text = text.lstrip()
-        target.append(text)
+        if self._link is not None:
+            self._link[1].append(data)
+        if self._preformatted:
+            self._write_preformatted(data)
+        else:
+            self._write(_HTML_SPACES.sub(" ", data))
 
-    def text(self) -> str:
-        if self._cell is not None and self._cells is not None:
-            self.handle_endtag("td")
-        if self._cells is not None:
-            self.handle_endtag("tr")
-        self._break()
-        return "\n".join(line.rstrip() for line in self.lines)
+    def _list_marker(self) -> str:
+        indent = "  " * max(0, len(self._lists) - 1)
+        if not self._lists or self._lists[-1] is None:
+            return f"{indent}- "
+        number = self._lists[-1]
+        self._lists[-1] = number + 1
+        return f"{indent}{number}. "
+
+    def _end_link(self) -> None:
+        if self._link is None:
+            return
+        href, pieces = self._link
+        self._link = None
+        label = _HTML_SPACES.sub(" ", "".join(pieces)).strip()
+        # Only addresses a reader can use; "javascript:" and relative links are noise.
+        if not href.startswith(_LINK_SCHEMES) or href in (label, f"mailto:{label}"):
+            return
+        self._write(f" ({href})" if label else href)
+
+
+def _list_start(attrs: list[tuple[str, str | None]]) -> int:
+    start = dict(attrs).get("start") or ""
+    return int(start) if start.isdecimal() and len(start) < 10 else 1
 
 
 def html_to_text(html: str) -> str:
-    """Block elements and <br> break lines, lists become "- " or "1. " lines, table rows become
-    cells joined by " | ", scripts and styles are dropped, entities decoded, links kept as
-    "text (url)". Never raises on malformed HTML."""
+    """Readable plain text from HTML: block elements and <br> break lines, list items become
+    "- item" (or "1. item") lines, table rows become lines of cells joined by " | ", the
+    content of <script>, <style> and <head> is dropped, entities are decoded, links are kept
+    as "text (url)" when the text is not the url itself, and whitespace collapses the way a
+    browser collapses it. Never raises on malformed HTML."""
     extractor = _TextExtractor()
     try:
         extractor.feed(html)
         extractor.close()
-    except (AssertionError, ValueError):  # html.parser's own guards on broken markup
+    except (AssertionError, ValueError):  # html.parser's own guards on broken declarations
         pass
     return extractor.text()

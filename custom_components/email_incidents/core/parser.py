@@ -1,21 +1,25 @@
 """Raw e-mail bytes into an `InboundEmail`, bounded in time and memory for any input.
 
 Python's `email` package takes quadratic time on long encoded-word subjects, seconds on 10,000
-MIME parts and raises RecursionError on deep nesting (SPEC 8). So the header block is split and
-capped here, header values are cut before RFC 2047 decoding, and the MIME tree is walked with an
-explicit stack under part and depth limits. Only small, bounded pieces go through the standard
-library (address lists, dates, parameters).
+MIME parts and raises RecursionError on deep nesting (SPEC 8). So the header block is split off
+and capped here, header values are cut before RFC 2047 decoding (done here, linearly), and the
+MIME tree is walked with an explicit stack under part and depth limits. Only small, bounded
+pieces go through the standard library: address lists, dates and Content-* parameters.
+
+Message-ID and In-Reply-To are kept as written, angle brackets included ("<123@zabbix>"), only
+sanitised: rules and incident keys match them the way they appear in the mail.
 """
 
 from __future__ import annotations
 
 import binascii
 import codecs
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from itertools import islice
 import re
 
 from .html_text import html_to_text
@@ -23,7 +27,27 @@ from .models import Attachment, Headers, InboundEmail
 from .text import clean_line, clean_text
 
 FORWARD_SEPARATOR = "---------- Forwarded message ----------"
+FORWARD_HEADERS = ("From", "Date", "Subject", "To")
 MAX_DEFECTS = 20
+FALLBACK_CHARSET = "cp1252"  # latin-1 with the printable characters Windows puts in 0x80-0x9f
+
+# An encoded word spends up to about 16 characters on one decoded character ("=?utf-8?q?a?= "),
+# so this much raw text still fills a value up to its cap after decoding.
+_RAW_CHARS_PER_DECODED_CHAR = 16
+# Content-* parameters are parsed by the email package, whose parameter splitting is quadratic
+# in the number of ';'. Real values are a few hundred characters long.
+_MAX_PARAMETER_CHARS = 1024
+# HTML is converted up to this multiple of the body cap: markup is most of an HTML e-mail.
+_HTML_CHARS_PER_TEXT_CHAR = 2
+_MAX_CHARSET_CHARS = 64
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r?\n")
+_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BASE64_NOISE = re.compile(rb"[^A-Za-z0-9+/]")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_BODY_TYPES = frozenset({"text/plain", "text/html"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,14 +64,10 @@ class ParseLimits:
 
 DEFAULT_PARSE_LIMITS = ParseLimits()
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_LINE_END = re.compile(rb"\r?\n")
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"\?=[ \t\r\n]+=\?")
-_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
-
 
 class _Defects:
+    """What was wrong with an e-mail, each once, at most MAX_DEFECTS of them."""
+
     def __init__(self) -> None:
         self.items: list[str] = []
 
@@ -56,289 +76,309 @@ class _Defects:
             self.items.append(defect)
 
 
-@dataclass(slots=True)
-class _Part:
-    headers: Headers
+@dataclass(frozen=True, slots=True)
+class _Entity:
+    """A message or MIME part: its header fields (unfolded, not RFC 2047 decoded) and body."""
+
+    fields: tuple[tuple[str, str], ...]
     body: bytes
     depth: int
 
+    def values(self, name: str) -> list[str]:
+        folded = name.lower()
+        return [value for key, value in self.fields if key.lower() == folded]
+
+    def first(self, name: str) -> str:
+        return next(iter(self.values(name)), "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ContentInfo:
+    content_type: str
+    charset: str | None
+    boundary: str | None
+    filename: str
+    is_attachment: bool
+    transfer_encoding: str
+
 
 @dataclass(slots=True)
-class _Collected:
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+class _Texts:
+    """What one message contributes to the body: its own text and its forwarded messages."""
+
+    plain: str = ""
+    html: str = ""
     forwarded: list[str] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
 
 
 def normalise_address(address: str) -> str:
     """Lower-cased bare address from 'Name <Addr@Dom>', '<addr>' or 'addr'; '' if none."""
-    bare = parseaddr(address)[1] or address.strip().strip("<>")
-    bare = bare.strip().lower()
-    return bare if "@" in bare or bare else ""
+    return clean_line(parseaddr(clean_line(address))[1]).lower()
+
+
+def _text_codec(charset: str) -> str | None:
+    """Python's codec for a charset name; None when it names no text encoding."""
+    try:
+        name = codecs.lookup(charset.strip().strip("\"'")[:_MAX_CHARSET_CHARS]).name
+        b"".decode(name)  # bytes-to-bytes codecs such as "base64" or "zlib" raise here
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        return None
+    return name
 
 
 def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
-    """Text from bytes in a declared, wrong or missing charset; never raises."""
-    codec: codecs.CodecInfo | None = None
-    if charset:
+    """Text in the declared charset; without one (or with ASCII, often declared for 8-bit
+    text, or UTF-8 that does not decode) UTF-8 when valid, else cp1252. Never raises."""
+    codec = _text_codec(charset) if charset else None
+    if codec is not None and codec != "ascii":
         try:
-            codec = codecs.lookup(charset.strip().strip('"').lower())
-        except LookupError:
-            defects.add(f"unknown charset {charset!r}")
-    if codec is not None and codec.name != "ascii":
-        try:
-            return data.decode(codec.name)
+            return data.decode(codec)
         except UnicodeDecodeError:
-            pass
+            if codec != "utf-8":
+                return data.decode(codec, errors="replace")
     try:
-        return data.decode("utf-8")
+        text, used = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        pass
-    if codec is not None and codec.name != "ascii":
-        return data.decode(codec.name, errors="replace")
-    return data.decode("cp1252", errors="replace")
+        text, used = data.decode(FALLBACK_CHARSET, errors="replace"), FALLBACK_CHARSET
+    if charset and codec is None:
+        defects.add(
+            f"unknown charset {clean_line(charset, _MAX_CHARSET_CHARS)!r}, decoded as {used}"
+        )
+    return text
 
 
-def _decode_word_payload(encoding: str, payload: str) -> bytes:
+def _decode_base64(data: bytes) -> bytes:
+    """Lenient base64: noise dropped, missing padding tolerated, a dangling character ignored."""
+    cleaned = _BASE64_NOISE.sub(b"", data.split(b"=", 1)[0])
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]  # one lone character carries no whole byte
+    return binascii.a2b_base64(cleaned + b"=" * (-len(cleaned) % 4))
+
+
+def _decode_word(encoding: str, payload: str) -> bytes:
     if encoding in "bB":
-        cleaned = payload.encode("ascii", "ignore")
-        cleaned += b"=" * (-len(cleaned) % 4)
-        try:
-            return binascii.a2b_base64(cleaned)
-        except binascii.Error:
-            return b""
-    return binascii.a2b_qp(payload.replace("_", " ").encode("ascii", "ignore"), header=True)
+        return _decode_base64(payload.encode("ascii", "ignore"))
+    return binascii.a2b_qp(payload.encode(), header=True)
 
 
-def decode_header_value(raw: str, defects: _Defects) -> str:
-    """RFC 2047 words decoded; adjacent words in one charset are joined as bytes first, so a
-    character split across two words survives."""
-    text = _BETWEEN_WORDS.sub("?==?", raw)
+def _decode_encoded_words(value: str, defects: _Defects) -> str:
+    """RFC 2047: words decoded, whitespace between adjacent words dropped, and adjacent words in
+    one charset joined as bytes first, so that a character split across two words survives.
+    One regular-expression pass: linear in the length of the value."""
     pieces: list[str] = []
-    pending: bytearray = bytearray()
+    pending = bytearray()
     pending_charset = ""
-    position = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_charset
-        if pending:
-            pieces.append(_decode_bytes(bytes(pending), pending_charset, defects))
-        pending = bytearray()
-
-    for match in _ENCODED_WORD.finditer(text):
-        if match.start() > position:
-            flush()
-            pieces.append(text[position : match.start()])
+    position = 0  # end of the previous encoded word; 0 before the first one
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[position : match.start()]
         charset = match.group(1).split("*", 1)[0].lower()  # RFC 2231 language suffix
-        if charset != pending_charset:
-            flush()
+        adjacent = position > 0 and not gap.strip()
+        if not adjacent or charset != pending_charset:
+            pieces.append(_decode_bytes(bytes(pending), pending_charset, defects))
+            pending.clear()
             pending_charset = charset
-        pending += _decode_word_payload(match.group(2), match.group(3))
+        if not adjacent:
+            pieces.append(gap)
+        pending += _decode_word(match.group(2), match.group(3))
         position = match.end()
-    flush()
-    pieces.append(text[position:])
+    pieces.append(_decode_bytes(bytes(pending), pending_charset, defects))
+    pieces.append(value[position:])
     return "".join(pieces)
 
 
-def _split(raw: bytes) -> tuple[bytes, bytes]:
+def _split_head(raw: bytes) -> tuple[bytes, bytes]:
+    """Header block and body, split at the first empty line (CRLF or bare LF)."""
+    if raw.startswith((b"\r\n", b"\n")):  # a MIME part without headers
+        return b"", raw[2 if raw.startswith(b"\r\n") else 1 :]
     match = _HEADER_END.search(raw)
     if match is None:
         return raw, b""
     return raw[: match.start()], raw[match.end() :]
 
 
-def _header_pairs(block: bytes, limits: ParseLimits, defects: _Defects) -> list[tuple[str, str]]:
-    """Unfolded (name, raw value) pairs within the limits; undecoded apart from bytes->str."""
+def _read_entity(raw: bytes, depth: int, limits: ParseLimits, defects: _Defects) -> _Entity:
+    block, body = _split_head(raw)
     if len(block) > limits.max_header_bytes:
         defects.add(f"header block truncated at {limits.max_header_bytes} bytes")
         block = block[: limits.max_header_bytes]
-    raw_limit = limits.max_header_value_chars * 4
-    pairs: list[tuple[str, list[str]]] = []
-    for line_bytes in _LINE_END.split(block):
-        line = line_bytes.decode("utf-8", errors="surrogateescape")
-        if line[:1] in (" ", "\t"):
-            if pairs and sum(map(len, pairs[-1][1])) < raw_limit:
-                pairs[-1][1].append(line)
+    raw_value_limit = limits.max_header_value_chars * _RAW_CHARS_PER_DECODED_CHAR
+    fields: list[tuple[str, list[bytes]]] = []
+    for line in _LINE_END.split(block):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1].append(line)  # unfolding keeps the whitespace, drops the line end
             continue
-        name, colon, value = line.partition(":")
+        name, colon, value = line.partition(b":")
         name = name.strip()
-        if not colon or not name or any(ord(c) < 33 or ord(c) > 126 for c in name):
+        if not colon or not _FIELD_NAME.fullmatch(name):
             if line.strip():
                 defects.add("malformed header line ignored")
             continue
-        if len(pairs) >= limits.max_headers:
+        if len(fields) >= limits.max_headers:
             defects.add(f"headers beyond {limits.max_headers} ignored")
             break
-        pairs.append((name, [value]))
-    result = []
-    for name, parts in pairs:
-        value = "".join(parts)[:raw_limit]
-        value = value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
-        result.append((name, value.strip()))
-    return result
+        fields.append((name.decode("ascii"), [value]))
+    decoded = tuple(
+        (name, _decode_bytes(b"".join(lines)[:raw_value_limit], None, defects).strip())
+        for name, lines in fields
+    )
+    return _Entity(decoded, body, depth)
 
 
-def _decoded_headers(
-    pairs: list[tuple[str, str]], limits: ParseLimits, defects: _Defects
-) -> Headers:
-    return Headers(
-        tuple(
-            (name, clean_line(decode_header_value(value, defects), limits.max_header_value_chars))
-            for name, value in pairs
-        )
+def _header_text(raw_value: str, limits: ParseLimits, defects: _Defects) -> str:
+    return clean_line(_decode_encoded_words(raw_value, defects), limits.max_header_value_chars)
+
+
+def _content_info(entity: _Entity, defects: _Defects) -> _ContentInfo:
+    holder = Message()
+    for name in ("Content-Type", "Content-Disposition"):
+        value = entity.first(name)
+        if value:
+            holder[name] = value[:_MAX_PARAMETER_CHARS]
+    disposition = holder.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
+    content_type = holder.get_content_type()
+    filename = clean_line(_decode_encoded_words(holder.get_filename() or "", defects), 255)
+    return _ContentInfo(
+        content_type=content_type,
+        charset=holder.get_content_charset(),
+        boundary=holder.get_boundary(),
+        filename=filename,
+        is_attachment=disposition == "attachment"
+        or (bool(filename) and content_type not in _BODY_TYPES),
+        transfer_encoding=entity.first("Content-Transfer-Encoding").strip().lower(),
     )
 
 
-def _content_type(headers: Headers) -> Message:
-    """A throwaway Message carrying only the Content-* headers, for their parameters."""
-    holder = Message()
-    for name in ("Content-Type", "Content-Disposition", "Content-Transfer-Encoding"):
-        value = headers.first(name)
-        if value:
-            holder[name] = value
-    return holder
-
-
-def _transfer_decode(body: bytes, encoding: str, defects: _Defects) -> bytes:
-    encoding = encoding.strip().lower()
+def _transfer_decode(body: bytes, encoding: str) -> bytes:
     if encoding == "base64":
-        cleaned = _BASE64_JUNK.sub(b"", body)
-        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4] if len(cleaned) % 4 == 1 else cleaned
-        cleaned += b"=" * (-len(cleaned) % 4)
-        try:
-            return binascii.a2b_base64(cleaned)
-        except binascii.Error:
-            defects.add("invalid base64 body")
-            return b""
+        return _decode_base64(body)
     if encoding == "quoted-printable":
         return binascii.a2b_qp(body)
-    return body
+    return body  # 7bit, 8bit, binary and unknown encodings are taken as they are
 
 
-def _split_multipart(body: bytes, boundary: str) -> list[bytes]:
-    """The parts between `--boundary` lines, without the preamble and epilogue."""
-    delimiter = b"--" + boundary.encode("utf-8", errors="replace")
-    parts: list[bytes] = []
-    current: list[bytes] | None = None
-    for line in body.splitlines(keepends=True):
-        stripped = line.rstrip(b"\r\n").rstrip(b" \t")
-        if stripped == delimiter or stripped == delimiter + b"--":
-            if current is not None:
-                parts.append(b"".join(current))
-            if stripped.endswith(b"--") and stripped != delimiter:
-                return parts
-            current = []
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        parts.append(b"".join(current))
-    return parts
-
-
-_BODY_TYPES = frozenset({"text/plain", "text/html"})
-
-
-def _split_part(raw: bytes) -> tuple[bytes, bytes]:
-    """A MIME part starts with its headers, or with an empty line when it has none."""
-    for line_end in (b"\r\n", b"\n"):
-        if raw.startswith(line_end):
-            return b"", raw[len(line_end) :]
-    return _split(raw)
-
-
-def _not_plain_text(part: _Part) -> bool:
-    return _content_type(part.headers).get_content_type() != "text/plain"
-
-
-def _walk(root: _Part, limits: ParseLimits, defects: _Defects, collected: _Collected) -> None:
-    """Depth-first over the MIME tree with an explicit stack (no recursion)."""
-    stack = [root]
-    seen = 0
-    while stack:
-        part = stack.pop()
-        seen += 1
-        if seen > limits.max_parts:
-            defects.add(f"MIME parts beyond {limits.max_parts} ignored")
-            return
-        params = _content_type(part.headers)
-        content_type = params.get_content_type()
-        disposition = (params.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        filename = params.get_filename() or ""
-        if content_type.startswith("multipart/"):
-            boundary = params.get_boundary()
-            if part.depth >= limits.max_depth:
-                defects.add(f"MIME nesting beyond {limits.max_depth} levels ignored")
-                continue
-            if not boundary:
-                defects.add("multipart without boundary")
-                continue
-            children = []
-            for raw_child in _split_multipart(part.body, boundary)[: limits.max_parts + 1]:
-                block, child_body = _split_part(raw_child)
-                child_headers = _decoded_headers(
-                    _header_pairs(block, limits, defects), limits, defects
-                )
-                children.append(_Part(child_headers, child_body, part.depth + 1))
-            if content_type == "multipart/alternative":
-                children.sort(key=_not_plain_text)
-            stack.extend(reversed(children))
-            continue
-        data = _transfer_decode(part.body, params.get("Content-Transfer-Encoding", ""), defects)
-        if content_type == "message/rfc822" and part.depth < limits.max_depth:
-            collected.forwarded.append(_forwarded_text(data, part.depth + 1, limits, defects))
-            continue
-        if content_type not in _BODY_TYPES or disposition == "attachment":
-            collected.attachments.append(
-                Attachment(
-                    filename=clean_line(filename, 255), content_type=content_type, size=len(data)
-                )
-            )
-            continue
-        text = _decode_bytes(data, params.get_content_charset(), defects)
-        (collected.plain if content_type == "text/plain" else collected.html).append(text)
-
-
-def _forwarded_text(raw: bytes, depth: int, limits: ParseLimits, defects: _Defects) -> str:
-    block, body = _split(raw)
-    headers = _decoded_headers(_header_pairs(block, limits, defects), limits, defects)
-    inner = _Collected()
-    _walk(_Part(headers, body, depth), limits, defects, inner)
-    lines = [FORWARD_SEPARATOR]
-    lines.extend(
-        f"{name}: {headers.first(name)}"
-        for name in ("From", "Date", "Subject", "To")
-        if headers.first(name)
+def _multipart_bodies(body: bytes, boundary: str, defects: _Defects) -> Iterator[bytes]:
+    """The raw parts between the boundary lines, lazily, without preamble and epilogue."""
+    delimiter = re.compile(
+        rb"^--" + re.escape(boundary.encode(errors="replace")) + rb"(--)?[ \t]*\r?$", re.MULTILINE
     )
-    return "\n".join(lines) + "\n\n" + _body_text(inner)
+    start: int | None = None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            # The line end before a delimiter belongs to the delimiter.
+            end = match.start() - 1
+            if end > start and body[end - 1 : end] == b"\r":
+                end -= 1
+            yield body[start : max(start, end)]
+        if match.group(1):
+            return
+        start = match.end() + 1  # past the "\n" the delimiter line ends with
+    if start is not None:
+        defects.add("closing MIME boundary missing")
+        yield body[start:]
 
 
-def _body_text(collected: _Collected) -> str:
-    if collected.plain:
-        main = "\n\n".join(collected.plain)
-    else:
-        main = "\n\n".join(html_to_text(html) for html in collected.html)
-    return "\n\n".join(text for text in (main.strip("\n"), *collected.forwarded) if text)
+class _MimeWalker:
+    """Walks a message's MIME tree depth first with an explicit stack, so that nesting costs
+    no recursion, and counts parts over the whole e-mail, forwarded messages included."""
+
+    def __init__(self, limits: ParseLimits, defects: _Defects) -> None:
+        self._limits = limits
+        self._defects = defects
+        self._parts = 1
+        self.attachments: list[Attachment] = []
+
+    def body_text(self, message: _Entity) -> str:
+        """The readable text of a message, its forwarded messages after it."""
+        texts = _Texts()
+        stack = [message]
+        while stack:
+            entity = stack.pop()
+            info = _content_info(entity, self._defects)
+            if info.content_type.startswith("multipart/"):
+                stack.extend(reversed(self._children(entity, info)))
+            elif info.content_type == "message/rfc822":
+                self._forward(entity, info, texts)
+            elif info.is_attachment:
+                self._record_attachment(entity, info)
+            elif info.content_type == "text/plain" and not texts.plain.strip():
+                # Twice the cap: cleaning may still shorten it, the cut stays marked.
+                texts.plain = self._decoded_text(entity, info, self._limits.max_body_chars * 2)
+            elif info.content_type == "text/html" and not texts.html.strip():
+                limit = self._limits.max_body_chars * _HTML_CHARS_PER_TEXT_CHAR
+                texts.html = self._decoded_text(entity, info, limit)
+        main = texts.plain if texts.plain.strip() else html_to_text(texts.html)
+        return "\n\n".join(text for text in (main, *texts.forwarded) if text.strip())
+
+    def _children(self, entity: _Entity, info: _ContentInfo) -> list[_Entity]:
+        if entity.depth >= self._limits.max_depth:
+            self._defects.add(f"MIME nesting beyond {self._limits.max_depth} levels ignored")
+            return []
+        if not info.boundary:
+            self._defects.add("multipart without boundary")
+            return []
+        budget = self._limits.max_parts - self._parts
+        bodies = list(
+            islice(_multipart_bodies(entity.body, info.boundary, self._defects), budget + 1)
+        )
+        if len(bodies) > budget:
+            self._defects.add(f"MIME parts beyond {self._limits.max_parts} ignored")
+            bodies = bodies[:budget]
+        self._parts += len(bodies)
+        return [_read_entity(raw, entity.depth + 1, self._limits, self._defects) for raw in bodies]
+
+    def _forward(self, entity: _Entity, info: _ContentInfo, texts: _Texts) -> None:
+        if info.is_attachment:
+            self._record_attachment(entity, info)
+        if entity.depth >= self._limits.max_depth:
+            self._defects.add(f"MIME nesting beyond {self._limits.max_depth} levels ignored")
+            return
+        data = _transfer_decode(entity.body, info.transfer_encoding)
+        inner = _read_entity(data, entity.depth + 1, self._limits, self._defects)
+        lines = [FORWARD_SEPARATOR]
+        for name in FORWARD_HEADERS:
+            value = _header_text(inner.first(name), self._limits, self._defects)
+            if value:
+                lines.append(f"{name}: {value}")
+        texts.forwarded.append("\n".join(lines) + "\n\n" + self.body_text(inner))
+
+    def _record_attachment(self, entity: _Entity, info: _ContentInfo) -> None:
+        size = len(_transfer_decode(entity.body, info.transfer_encoding))
+        self.attachments.append(
+            Attachment(filename=info.filename, content_type=info.content_type, size=size)
+        )
+
+    def _decoded_text(self, entity: _Entity, info: _ContentInfo, limit: int) -> str:
+        text = _decode_bytes(
+            _transfer_decode(entity.body, info.transfer_encoding), info.charset, self._defects
+        )
+        if len(text) > limit:
+            self._defects.add(f"body cut at {limit} characters before conversion")
+            text = text[:limit]
+        return text
 
 
-def _addresses(headers: Headers, name: str, limits: ParseLimits) -> tuple[str, ...]:
-    found = []
-    for value in headers.get(name, ()):
-        for _display, address in getaddresses([value[: limits.max_header_value_chars]]):
-            normalised = normalise_address(address)
-            if normalised and normalised not in found:
-                found.append(normalised)
+def _addresses(entity: _Entity, name: str, limits: ParseLimits) -> tuple[str, ...]:
+    """Normalised addresses of every occurrence of an address header, first occurrence kept.
+    Parsed before RFC 2047 decoding: a decoded display name may contain commas."""
+    found: dict[str, None] = {}
+    values = [value[: limits.max_header_value_chars] for value in entity.values(name)]
+    for _display_name, address in getaddresses(values):
+        normalised = normalise_address(address)
+        if normalised:
+            found[normalised] = None
     return tuple(found)
 
 
 def _date(value: str) -> datetime | None:
-    if not value:
-        return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _references(value: str) -> tuple[str, ...]:
+    return tuple(_MESSAGE_ID.findall(value)) or tuple(value.split())
 
 
 def _parse(
@@ -348,36 +388,37 @@ def _parse(
     limits: ParseLimits,
     defects: _Defects,
 ) -> InboundEmail:
-    block, body = _split(raw)
-    headers = _decoded_headers(_header_pairs(block, limits, defects), limits, defects)
-    collected = _Collected()
-    _walk(_Part(headers, body, 0), limits, defects, collected)
-    from_name, from_address = parseaddr(headers.first("From"))
-    references = tuple(re.findall(r"<[^<>\s]+>", headers.first("References")))
+    message = _read_entity(raw, 0, limits, defects)
+    headers = Headers(
+        tuple((name, _header_text(value, limits, defects)) for name, value in message.fields)
+    )
+    walker = _MimeWalker(limits, defects)
+    body = clean_text(walker.body_text(message), limits.max_body_chars)
+    from_name, from_address = parseaddr(message.first("From")[: limits.max_header_value_chars])
     return InboundEmail(
         subject=headers.first("Subject"),
         from_address=normalise_address(from_address),
-        from_name=clean_line(from_name),
-        to=_addresses(headers, "To", limits),
-        cc=_addresses(headers, "Cc", limits),
-        bcc=_addresses(headers, "Bcc", limits),
-        delivered_to=_addresses(headers, "Delivered-To", limits),
-        envelope_sender=normalise_address(clean_line(envelope_sender)),
-        envelope_recipients=tuple(
-            address
-            for address in (normalise_address(clean_line(r)) for r in envelope_recipients)
-            if address
-        ),
+        from_name=_header_text(from_name, limits, defects),
+        to=_addresses(message, "To", limits),
+        cc=_addresses(message, "Cc", limits),
+        bcc=_addresses(message, "Bcc", limits),
+        delivered_to=_addresses(message, "Delivered-To", limits),
+        envelope_sender=normalise_address(envelope_sender),
+        envelope_recipients=_envelope_recipients(envelope_recipients),
         message_id=headers.first("Message-ID"),
         in_reply_to=headers.first("In-Reply-To"),
-        references=references,
+        references=_references(headers.first("References")),
         date=_date(headers.first("Date")),
         headers=headers,
-        body=clean_text(_body_text(collected), limits.max_body_chars),
-        attachments=tuple(collected.attachments),
+        body=body,
+        attachments=tuple(walker.attachments),
         size=len(raw),
         defects=tuple(defects.items),
     )
+
+
+def _envelope_recipients(recipients: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(filter(None, map(normalise_address, recipients))))
 
 
 def parse_email(
@@ -387,17 +428,20 @@ def parse_email(
     envelope_recipients: Sequence[str] = (),
     limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ) -> InboundEmail:
-    """Never raises for any input bytes; CPU-bound, so callers run it in an executor."""
+    """Never raises for any input bytes (a bug guard records the error as a defect and keeps
+    the raw text as the body). CPU-bound: the caller runs it in an executor."""
     defects = _Defects()
     try:
         return _parse(raw, envelope_sender, envelope_recipients, limits, defects)
     except Exception as err:  # noqa: BLE001 - an e-mail must never be lost to a parser bug
         defects.add(f"parser error {type(err).__name__}: {clean_line(str(err), 200)}")
         return InboundEmail(
-            subject="(unreadable e-mail)",
             envelope_sender=normalise_address(envelope_sender),
-            envelope_recipients=tuple(normalise_address(r) for r in envelope_recipients),
-            body=clean_text(raw[: limits.max_body_chars].decode("utf-8", errors="replace")),
+            envelope_recipients=_envelope_recipients(envelope_recipients),
+            body=clean_text(
+                raw[: limits.max_body_chars].decode("utf-8", errors="replace"),
+                limits.max_body_chars,
+            ),
             size=len(raw),
             defects=tuple(defects.items),
         )

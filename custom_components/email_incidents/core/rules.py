@@ -68,9 +68,6 @@ class RuleError(ValueError):
 
 
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
-# A group that ends in an unbounded quantifier, itself quantified without bound: (a+)+, (x*)*,
-# (?:a|b+)+ ... backtrack exponentially on a near-miss.
-_NESTED_QUANTIFIER = re.compile(r"(?:[+*]|\{\d*,\})\)[+*{]")
 
 
 def validate_field(field_name: str) -> str:
@@ -90,13 +87,16 @@ def validate_field(field_name: str) -> str:
 
 def compile_pattern(pattern: str, *, field: str = "pattern", case_sensitive: bool = False) -> Any:
     """Compile a user's regular expression; RuleError names the problem and its position."""
-    if _NESTED_QUANTIFIER.search(pattern):
+    compiled = _compile(pattern, case_sensitive, field)
+    if (position := nested_repetition(pattern)) is not None:
         raise RuleError(
-            "Nested repetition such as (a+)+ can take exponential time; simplify the pattern",
+            f"The repeated group at position {position} can end in a repetition of its own, "
+            "like (a+)+, which can take exponential time; simplify the pattern",
             field=field,
             reason="catastrophic_regex",
+            position=position,
         )
-    return _compile(pattern, case_sensitive, field)
+    return compiled
 
 
 @lru_cache(maxsize=512)
@@ -110,6 +110,98 @@ def _compile(pattern: str, case_sensitive: bool, field: str) -> Any:
             reason="invalid_regex",
             position=err.pos,
         ) from err
+
+
+_QUANTIFIER = re.compile(r"[*+?]|\{(\d*)(,?)(\d*)\}")
+_UNBOUNDED: Final = -1
+
+
+@dataclass(slots=True)
+class _Group:
+    """A group being scanned: can its current alternative, or an earlier one, end repeating?"""
+
+    start: int
+    ends_unbounded: bool = False
+    earlier_alternative_does: bool = False
+
+
+def nested_repetition(pattern: str) -> int | None:
+    """Where a repeated group starts whose body can end in an unbounded repetition, if anywhere.
+
+    That shape, `(a+)+` or `(\\w+\\s?)+`, lets the engine split a run of text between the inner
+    and the outer repetition in exponentially many ways before it gives up. `(\\d+\\.){3}` is
+    fine: each round must end with a dot. Expects a pattern that compiles (the syntax is
+    valid); a verbose-mode pattern may slip through, which the search time limit still bounds.
+    """
+    groups = [_Group(start=-1)]
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        atom_ends_unbounded = False
+        if char == "|":
+            groups[-1].earlier_alternative_does |= groups[-1].ends_unbounded
+            groups[-1].ends_unbounded = False
+            index += 1
+            continue
+        if char == "(":
+            if pattern.startswith("(?#", index):
+                index = pattern.index(")", index) + 1
+            else:
+                groups.append(_Group(start=index))
+                index += 2 if pattern.startswith("(?", index) else 1
+            continue
+        if char == ")" and len(groups) > 1:
+            closed = groups.pop()
+            atom_start = closed.start
+            atom_ends_unbounded = closed.ends_unbounded or closed.earlier_alternative_does
+            index += 1
+        elif char == "[":
+            atom_start, index = index, _class_end(pattern, index)
+        else:
+            atom_start, index = index, index + (2 if char == "\\" else 1)
+        minimum, maximum = 1, 1
+        if quantifier := _QUANTIFIER.match(pattern, index):
+            minimum, maximum = _bounds(quantifier)
+            index = quantifier.end()
+            if index < len(pattern) and pattern[index] in "?+":
+                index += 1  # lazy or possessive
+        if atom_ends_unbounded and maximum not in (0, 1):
+            return atom_start
+        group = groups[-1]
+        if maximum == _UNBOUNDED:
+            group.ends_unbounded = True
+        elif minimum == 0:
+            group.ends_unbounded |= atom_ends_unbounded  # an optional atom keeps what was before
+        else:
+            group.ends_unbounded = atom_ends_unbounded
+    return None
+
+
+def _bounds(quantifier: re.Match[str]) -> tuple[int, int]:
+    """How often a quantifier repeats its atom, at least and at most (_UNBOUNDED)."""
+    match quantifier.group():
+        case "*":
+            return 0, _UNBOUNDED
+        case "+":
+            return 1, _UNBOUNDED
+        case "?":
+            return 0, 1
+    low, comma, high = quantifier.groups()
+    if not comma:
+        return int(low or 0), int(low or 0)
+    return int(low or 0), int(high) if high else _UNBOUNDED
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index just after the character class that opens at `start`."""
+    index = start + 1
+    if pattern.startswith("^", index):
+        index += 1
+    if pattern.startswith("]", index):
+        index += 1  # a leading ']' is a literal
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index + 1
 
 
 def field_text(email: InboundEmail, field_name: str) -> str:

@@ -23,6 +23,7 @@ from .models import (
 )
 
 SCHEMA_VERSION: Final = 1
+INCIDENT_ID_PREFIX: Final = "INC-"
 
 
 class StateError(ValueError):
@@ -75,7 +76,6 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
     }
     optional = {
         "details": incident.details,
-        "key": incident.key,
         "from": incident.from_address,
         "last_email": _time(incident.last_email),
         "accepted": _time(incident.accepted),
@@ -85,6 +85,8 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
         "log_dropped": incident.log_dropped,
     }
     data.update((name, value) for name, value in optional.items() if value)
+    if incident.key is not None:  # an empty key is still a key
+        data["key"] = incident.key
     if (escalation := incident.escalation) is not None:
         data["escalation"] = {
             "policy": escalation.policy_id,
@@ -166,20 +168,29 @@ def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
 MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {0: _from_version_0}
 
 
+def _after_highest_id(incidents: list[Incident]) -> int:
+    numbers = (incident.id.removeprefix(INCIDENT_ID_PREFIX) for incident in incidents)
+    return max((int(number) for number in numbers if number.isdecimal()), default=0) + 1
+
+
 def state_from_data(data: Mapping[str, Any]) -> EngineState:
     """The state from stored data of this or an older schema; StateError if unusable."""
-    migrated = dict(data)
-    version = int(migrated.get("version", 0))
-    if version > SCHEMA_VERSION:
-        raise StateError(f"stored schema {version} is newer than this release ({SCHEMA_VERSION})")
-    while version < SCHEMA_VERSION:
-        migrated = MIGRATIONS[version](migrated)
-        version += 1
     try:
+        migrated = dict(data)
+        version = int(migrated.get("version", 0))
+    except (TypeError, ValueError) as err:
+        raise StateError(f"unreadable incident state: {err!r}") from err
+    if not 0 <= version <= SCHEMA_VERSION:
+        raise StateError(f"stored schema {version} is unknown to this release ({SCHEMA_VERSION})")
+    try:
+        while version < SCHEMA_VERSION:
+            migrated = MIGRATIONS[version](migrated)
+            version += 1
         incidents = [incident_from_data(item) for item in migrated.get("incidents", ())]
         return EngineState(
             incidents={incident.id: incident for incident in incidents},
-            next_number=int(migrated.get("next_number", len(incidents) + 1)),
+            # Ids are never reused, even if the stored counter is missing or behind.
+            next_number=max(int(migrated.get("next_number", 1)), _after_highest_id(incidents)),
             counters={str(k): int(v) for k, v in migrated.get("counters", {}).items()},
             source_last_email={
                 k: datetime.fromisoformat(v)
@@ -196,5 +207,5 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
                 for k, v in migrated.get("heartbeat_anchor", {}).items()
             },
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err

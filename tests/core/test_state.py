@@ -1,0 +1,258 @@
+"""The engine state's JSON form: exact round trips, compact records, migrations, bad data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+import time
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.email_incidents.core.models import (
+    Actor,
+    ActorKind,
+    EscalationState,
+    Incident,
+    IncidentStatus,
+    LogEntry,
+    LogKind,
+    Priority,
+)
+from custom_components.email_incidents.core.state import (
+    SCHEMA_VERSION,
+    EngineState,
+    StateError,
+    incident_to_data,
+    state_from_data,
+    state_to_data,
+)
+
+T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+
+times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+actors = st.builds(Actor, kind=st.sampled_from(ActorKind), name=st.text(max_size=20))
+log_entries = st.builds(
+    LogEntry,
+    at=times,
+    kind=st.sampled_from(LogKind),
+    message=st.text(max_size=40),
+    actor=st.none() | actors,
+)
+escalations = st.builds(
+    EscalationState,
+    policy_id=st.text(min_size=1, max_size=10),
+    next_level=st.integers(0, 5),
+    round=st.integers(0, 5),
+    due=st.none() | times,
+)
+
+
+@st.composite
+def incidents(draw: st.DrawFn, number: int) -> Incident:
+    return Incident(
+        id=f"INC-{number}",
+        source_id=draw(st.sampled_from(["nas", "ups", "zabbix"])),
+        status=draw(st.sampled_from(IncidentStatus)),
+        summary=draw(st.text(max_size=40)),
+        details=draw(st.text(max_size=80)),
+        key=draw(st.none() | st.text(max_size=20)),
+        priority=draw(st.sampled_from(Priority)),
+        created=draw(times),
+        last_email=draw(st.none() | times),
+        accepted=draw(st.none() | times),
+        resolved=draw(st.none() | times),
+        accepted_by=draw(st.none() | actors),
+        resolved_by=draw(st.none() | actors),
+        from_address=draw(st.sampled_from(["", "tool@example.com"])),
+        email_count=draw(st.integers(0, 1000)),
+        log=draw(st.lists(log_entries, max_size=4)),
+        log_dropped=draw(st.integers(0, 50)),
+        escalation=draw(st.none() | escalations),
+    )
+
+
+@st.composite
+def states(draw: st.DrawFn) -> EngineState:
+    numbers = draw(st.lists(st.integers(1, 10_000), unique=True, max_size=6))
+    found = [draw(incidents(number)) for number in numbers]
+    names = st.text(min_size=1, max_size=12)
+    return EngineState(
+        incidents={incident.id: incident for incident in found},
+        next_number=max(numbers, default=0) + 1 + draw(st.integers(0, 3)),
+        counters=draw(st.dictionaries(names, st.integers(0, 10**9), max_size=4)),
+        source_last_email=draw(st.dictionaries(names, times, max_size=3)),
+        maintenance=draw(st.sets(names, max_size=3)),
+        support_hours_off=draw(st.sets(names, max_size=3)),
+        recent_message_ids=draw(st.dictionaries(names, times, max_size=3)),
+        heartbeat_anchor=draw(st.dictionaries(names, times, max_size=3)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(states())
+def test_any_state_survives_json_exactly(state: EngineState) -> None:
+    data = state_to_data(state)
+    assert data["version"] == SCHEMA_VERSION
+    restored = state_from_data(json.loads(json.dumps(data)))
+    assert restored == state
+    assert list(restored.incidents) == list(state.incidents)  # order is newest-last, kept
+
+
+def test_records_leave_out_what_is_empty() -> None:
+    incident = Incident(
+        id="INC-1",
+        source_id="nas",
+        status=IncidentStatus.PENDING,
+        summary="Disk failure",
+        details="",
+        key=None,
+        priority=Priority.HIGH,
+        created=T0,
+        log=[LogEntry(at=T0, kind=LogKind.CREATED, message="Disk failure")],
+    )
+    assert incident_to_data(incident) == {
+        "id": "INC-1",
+        "source": "nas",
+        "status": "pending",
+        "summary": "Disk failure",
+        "priority": "high",
+        "created": "2026-11-26T03:00:00+00:00",
+        "emails": 0,
+        "log": [["2026-11-26T03:00:00+00:00", "created", "Disk failure", None]],
+    }
+    incident.key = ""
+    assert incident_to_data(incident)["key"] == ""
+
+
+def test_state_to_data_shares_no_container_with_the_live_state() -> None:
+    state = EngineState(counters={"received": 1}, maintenance={"nas"})
+    data = state_to_data(state)
+    state.counters["received"] = 2
+    state.maintenance.add("ups")
+    assert (data["counters"], data["maintenance"]) == ({"received": 1}, ["nas"])
+
+
+# A layout of schema 0 as it was stored before the first release: incidents in a mapping by id
+# and no recently seen Message-IDs.
+VERSION_0 = {
+    "version": 0,
+    "next_number": 3,
+    "counters": {"received": 2},
+    "maintenance": ["ups"],
+    "incidents": {
+        "INC-2": {
+            "id": "INC-2",
+            "source": "nas",
+            "status": "accepted",
+            "summary": "Disk failure",
+            "priority": "low",
+            "created": "2026-11-26T03:00:00+00:00",
+            "emails": 1,
+            "accepted": "2026-11-26T03:05:00+00:00",
+            "accepted_by": ["user", "Anna"],
+            "log": [["2026-11-26T03:00:00+00:00", "created", "Disk failure", ["email", ""]]],
+        }
+    },
+}
+
+
+def test_schema_0_is_migrated() -> None:
+    state = state_from_data(VERSION_0)
+    assert state == EngineState(
+        incidents={
+            "INC-2": Incident(
+                id="INC-2",
+                source_id="nas",
+                status=IncidentStatus.ACCEPTED,
+                summary="Disk failure",
+                details="",
+                key=None,
+                priority=Priority.LOW,
+                created=T0,
+                accepted=T0 + timedelta(minutes=5),
+                accepted_by=Actor(kind=ActorKind.USER, name="Anna"),
+                email_count=1,
+                log=[
+                    LogEntry(
+                        at=T0,
+                        kind=LogKind.CREATED,
+                        message="Disk failure",
+                        actor=Actor(kind=ActorKind.EMAIL),
+                    )
+                ],
+            )
+        },
+        next_number=3,
+        counters={"received": 2},
+        maintenance={"ups"},
+    )
+    assert VERSION_0["incidents"].keys() == {"INC-2"}  # the stored data is left alone
+    assert state_to_data(state)["version"] == SCHEMA_VERSION
+
+
+def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None:
+    data = state_to_data(EngineState(next_number=1))
+    data["incidents"] = [dict(VERSION_0["incidents"]["INC-2"], id="INC-7")]  # type: ignore[index]
+    assert state_from_data(data).next_number == 8
+    del data["next_number"]
+    assert state_from_data(data).next_number == 8
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"version": SCHEMA_VERSION + 1},
+        {"version": -1},
+        {"version": "one"},
+        {"version": SCHEMA_VERSION, "incidents": [{"id": "INC-1"}]},
+        {"version": SCHEMA_VERSION, "incidents": [{**VERSION_0["incidents"]["INC-2"], "status": "lost"}]},  # type: ignore[dict-item]  # noqa: E501
+        {"version": SCHEMA_VERSION, "counters": ["received"]},
+        {"version": SCHEMA_VERSION, "source_last_email": {"nas": "yesterday"}},
+        {"version": 0, "incidents": 5},
+    ],
+    ids=[
+        "newer",
+        "negative",
+        "not-a-number",
+        "incident-incomplete",
+        "unknown-status",
+        "counters-not-a-mapping",
+        "bad-time",
+        "version-0-garbage",
+    ],
+)
+def test_unusable_data_raises_state_error(data: dict[str, Any]) -> None:
+    with pytest.raises(StateError):
+        state_from_data(data)
+
+
+def test_ten_thousand_incidents_encode_quickly() -> None:
+    """The store writes after every e-mail; 10,000 incidents with 5 log entries each."""
+    state = EngineState(next_number=10_001)
+    for number in range(1, 10_001):
+        at = T0 + timedelta(minutes=number)
+        state.incidents[f"INC-{number}"] = Incident(
+            id=f"INC-{number}",
+            source_id="nas",
+            status=IncidentStatus.RESOLVED,
+            summary=f"PROBLEM: Host web{number} is DOWN",
+            details="Host: web\nState: DOWN\n" * 10,
+            key=f"web{number}",
+            priority=Priority.HIGH,
+            created=at,
+            last_email=at,
+            resolved=at,
+            resolved_by=Actor(kind=ActorKind.EMAIL_RULE, name="nagios@example.com"),
+            from_address="nagios@example.com",
+            email_count=3,
+            log=[LogEntry(at=at, kind=LogKind.EMAIL, message="nagios: PROBLEM")] * 5,
+        )
+    started = time.perf_counter()
+    encoded = json.dumps(state_to_data(state))
+    elapsed = time.perf_counter() - started
+    assert state_from_data(json.loads(encoded)) == state
+    assert elapsed < 3  # about 0.2 s on the development machine; generous for shared CI

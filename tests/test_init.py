@@ -1,0 +1,140 @@
+"""Setup, unload and removal; devices of the listener and of each alert source."""
+
+from __future__ import annotations
+
+import socket
+from types import MappingProxyType
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.email_incidents.const import DOMAIN, SUBENTRY_SOURCE
+from custom_components.email_incidents.store import storage_path
+
+
+def _source_devices(device_registry: dr.DeviceRegistry, entry_id: str) -> dict[str, str | None]:
+    """Alert source devices by their identifier, with the subentry they belong to."""
+    found: dict[str, str | None] = {}
+    for device in dr.async_entries_for_config_entry(device_registry, entry_id):
+        [(_domain, identifier)] = device.identifiers
+        if identifier != entry_id:
+            [subentry_id] = device.config_entries_subentries[entry_id]
+            found[identifier] = subentry_id
+    return found
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_setup_creates_the_devices(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    entry = setup_integration
+    assert entry.state is ConfigEntryState.LOADED
+    listener = device_registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    source = device_registry.async_get_device(identifiers={(DOMAIN, "source_nas")})
+    assert listener is not None
+    assert source is not None
+    assert (listener.name, listener.entry_type) == (
+        "Email Incidents listener",
+        dr.DeviceEntryType.SERVICE,
+    )
+    assert (source.name, source.via_device_id) == ("NAS", listener.id)
+    assert _source_devices(device_registry, entry.entry_id) == {"source_nas": "source_nas"}
+    by_device: dict[str, set[tuple[str, str | None]]] = {}
+    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        assert entity.device_id is not None
+        by_device.setdefault(entity.device_id, set()).add(
+            (entity.unique_id, entity.config_subentry_id)
+        )
+    assert by_device == {
+        listener.id: {
+            (f"{entry.entry_id}_{key}", None)
+            for key in (
+                "running", "emails_received", "emails_accepted", "emails_filtered",
+                "emails_refused", "last_email",
+            )
+        },
+        source.id: {
+            (f"source_nas_{key}", "source_nas")
+            for key in (
+                "problem", "open_incidents", "status", "latest_incident", "incident_events",
+                "incidents", "maintenance", "send_test_email",
+            )
+        },
+    }  # fmt: skip
+
+
+async def test_unload_stops_listening(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    port = setup_integration.data["port"]
+    assert _listening(port)
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    assert setup_integration.state is ConfigEntryState.NOT_LOADED
+    assert not _listening(port)
+
+
+async def test_remove_forgets_the_incidents(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.services.async_call(
+        DOMAIN, "create_incident", {"source": "source_nas", "summary": "Leak"}, blocking=True
+    )
+    path = storage_path(hass, config_entry.entry_id)
+    assert path.exists()
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not path.exists()
+
+
+async def test_stale_source_devices_are_removed_at_setup(
+    hass: HomeAssistant, config_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    config_entry.add_to_hass(hass)
+    stale = device_registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "source_deleted")}
+    )
+    foreign = device_registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={("other_domain", "source_nas")}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert device_registry.async_get(stale.id) is None
+    assert device_registry.async_get(foreign.id) is None
+    assert _source_devices(device_registry, config_entry.entry_id) == {"source_nas": "source_nas"}
+    await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_sources_added_and_removed_live(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    entry = setup_integration
+    router = ConfigSubentry(
+        data=MappingProxyType({"name": "Router", "addresses": ["router"]}),
+        subentry_id="source_router",
+        subentry_type=SUBENTRY_SOURCE,
+        title="Router",
+        unique_id=None,
+    )
+    hass.config_entries.async_add_subentry(entry, router)
+    await hass.async_block_till_done()
+    assert _source_devices(device_registry, entry.entry_id) == {
+        "source_nas": "source_nas",
+        "source_router": "source_router",
+    }
+    assert hass.states.get("sensor.router_status").state == "ok"
+
+    hass.config_entries.async_remove_subentry(entry, "source_nas")
+    await hass.async_block_till_done()
+    assert _source_devices(device_registry, entry.entry_id) == {"source_router": "source_router"}
+    assert hass.states.get("sensor.nas_status") is None
