@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "scripts")]
 
 import aiosmtplib  # noqa: E402
-from ha_config import MINIMAL_CONFIGURATION, prepare  # noqa: E402
+from ha_config import MINIMAL_CONFIGURATION, free_port, prepare  # noqa: E402
 
 from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
 from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
@@ -90,12 +90,6 @@ SOURCES = [
         ],
     },
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the load generator -------------------------------------------------------------------

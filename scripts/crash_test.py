@@ -16,23 +16,16 @@ from pathlib import Path
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import aiosmtplib
-from ha_config import prepare
+from ha_config import free_port, prepare
 
 CLIENTS = 20
 SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_hass(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:

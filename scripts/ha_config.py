@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 import json
 from pathlib import Path
+import socket
 from typing import Any
 import uuid
 
@@ -24,7 +25,16 @@ homeassistant:
   time_zone: UTC
 logger:
   default: warning
+http:
+  server_host: 127.0.0.1
+  server_port: {http_port}
 """
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def link_integration(config_dir: Path) -> None:
@@ -98,10 +108,13 @@ def prepare(
     sources: Sequence[Mapping[str, Any]],
     configuration: str = MINIMAL_CONFIGURATION,
 ) -> None:
-    """A ready config folder: configuration.yaml, the integration linked, the entry seeded."""
+    """A ready config folder: configuration.yaml (its web server on a free loopback port, so
+    several instances can run), the integration linked, the entry seeded."""
     config_dir.mkdir(parents=True, exist_ok=True)
     configuration_file = config_dir / "configuration.yaml"
     if not configuration_file.exists():
-        configuration_file.write_text(configuration, encoding="utf-8")
+        configuration_file.write_text(
+            configuration.format(http_port=free_port()), encoding="utf-8"
+        )
     link_integration(config_dir)
     seed_config_entry(config_dir, listener=listener, sources=sources)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 import smtplib
 import socket
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -65,21 +65,28 @@ def form(port: int, **changes: Any) -> dict[str, Any]:
 
 
 async def start_user(hass: HomeAssistant) -> Result:
-    result: Result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = cast(
+        Result, await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    )
     assert_translated(result)
     return result
 
 
 async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> Result:
-    result: Result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+    result = cast(
+        Result,
+        await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        ),
     )
     assert_translated(result)
     return result
 
 
 async def submit(hass: HomeAssistant, result: Result, user_input: dict[str, Any]) -> Result:
-    new: Result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    new = cast(
+        Result, await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    )
     assert_translated(new)
     return new
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 import logging
 from pathlib import Path
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -30,6 +29,7 @@ from custom_components.email_incidents.core.models import (
     LogKind,
 )
 from custom_components.email_incidents.escalation import EVENT_MOBILE_APP_NOTIFICATION_ACTION
+from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 
 from .conftest import policy_subentry, source_subentry
 from .entity_helpers import SendEmail, deliver
@@ -43,7 +43,7 @@ TWO_LEVELS = (
     {"delay_minutes": 5, "targets": [PHONE, TABLET]},
 )
 # Keys from "PROBLEM db1 is down" / "RECOVERY db1 is up", as Nagios words it.
-KEYED_SOURCE = {
+KEYED_SOURCE: dict[str, Any] = {
     "escalation_policy": "policy_oncall",
     "creation_mode": "incident_keys",
     "key_rule": {"field": "subject", "method": "regex", "pattern": r"^\w+ (?P<key>\S+)"},
@@ -64,12 +64,14 @@ def subentries() -> list[ConfigSubentryData]:
 
 @pytest.fixture
 def phone(hass: HomeAssistant) -> list[ServiceCall]:
-    return async_mock_service(hass, "notify", "mobile_app_phone")
+    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_phone")
+    return calls
 
 
 @pytest.fixture
 def tablet(hass: HomeAssistant) -> list[ServiceCall]:
-    return async_mock_service(hass, "notify", "mobile_app_tablet")
+    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_tablet")
+    return calls
 
 
 async def _run_due(hass: HomeAssistant) -> None:
@@ -96,7 +98,8 @@ async def _deliver(hass: HomeAssistant, send_email: SendEmail, **email: Any) -> 
 
 
 def _incident(entry: MockConfigEntry, incident_id: str = "INC-1") -> Incident:
-    incident = entry.runtime_data.engine.get(incident_id)
+    runtime: EmailIncidentsRuntime = entry.runtime_data
+    incident = runtime.engine.get(incident_id)
     assert incident is not None
     return incident
 
@@ -268,6 +271,13 @@ async def test_each_target_is_recorded_and_a_failing_one_does_not_stop_the_other
     await hass.async_block_till_done()
     assert [call.data for call in phone[1:]] == [CLEAR]
     assert len(broken) == 1
+
+    # Accepting cleared them; resolving later has nothing left to clear.
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert len(phone) == 2
 
 
 @pytest.mark.usefixtures("setup_integration")

@@ -3,10 +3,10 @@ manager only; the rule tester over e-mails really delivered by SMTP."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentryData, SubentryFlowContext
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -78,19 +78,20 @@ def options(result: Result, field: str) -> list[Any]:
 async def start(
     hass: HomeAssistant, entry: MockConfigEntry, kind: str, subentry_id: str | None = None
 ) -> Result:
-    context: dict[str, Any] = {"source": "reconfigure" if subentry_id else "user"}
+    context = SubentryFlowContext(source="reconfigure" if subentry_id else "user")
     if subentry_id:
         context["subentry_id"] = subentry_id
-    result: Result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, kind), context=context
+    result = cast(
+        Result,
+        await hass.config_entries.subentries.async_init((entry.entry_id, kind), context=context),
     )
     assert_translated(result)
     return result
 
 
 async def submit(hass: HomeAssistant, result: Result, user_input: dict[str, Any]) -> Result:
-    new: Result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], user_input
+    new = cast(
+        Result, await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     )
     assert_translated(new)
     return new

@@ -129,7 +129,10 @@ class EscalationNotifier:
                 self._async_notify(incident_id, event.level, event.targets, data),
                 f"notify escalation of {incident_id}",
             )
-        elif event.type in (IncidentEventType.ACCEPTED, IncidentEventType.RESOLVED):
+        elif event.type is IncidentEventType.ACCEPTED or (
+            # Accepting took the notifications back already.
+            event.type is IncidentEventType.RESOLVED and event.incident.accepted is None
+        ):
             targets = self._sent.pop(incident_id, set()) | notified_targets(event.incident)
             if targets:
                 self._create_task(

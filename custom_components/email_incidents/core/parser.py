@@ -46,6 +46,7 @@ _LINE_END = re.compile(rb"\r?\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BASE64_NOISE = re.compile(rb"[^A-Za-z0-9+/]")
+_WHITESPACE = re.compile(r"\s")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 
@@ -113,37 +114,36 @@ class _Texts:
 
 def normalise_address(address: str) -> str:
     """Lower-cased bare address from 'Name <Addr@Dom>', '<addr>' or 'addr'; '' if none."""
-    return clean_line(parseaddr(clean_line(address))[1]).lower()
+    bare = parseaddr(clean_line(address))[1].lower()
+    return "" if _WHITESPACE.search(bare) else bare
 
 
-def _text_codec(charset: str) -> str | None:
-    """Python's codec for a charset name; None when it names no text encoding."""
+def _codec(charset: str) -> str | None:
+    """Python's codec for a charset name; None when Python knows none by that name."""
     try:
-        name = codecs.lookup(charset.strip().strip("\"'")[:_MAX_CHARSET_CHARS]).name
-        b"".decode(name)  # bytes-to-bytes codecs such as "base64" or "zlib" raise here
+        return codecs.lookup(charset.strip().strip("\"'")[:_MAX_CHARSET_CHARS]).name
     except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
-    return name
 
 
 def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
     """Text in the declared charset; without one (or with ASCII, often declared for 8-bit
     text, or UTF-8 that does not decode) UTF-8 when valid, else cp1252. Never raises."""
-    codec = _text_codec(charset) if charset else None
+    codec = _codec(charset) if charset else None
     if codec is not None and codec != "ascii":
         try:
             return data.decode(codec)
         except UnicodeDecodeError:
             if codec != "utf-8":
                 return data.decode(codec, errors="replace")
+        except LookupError:  # a bytes-to-bytes codec such as "base64" or "zlib"
+            codec = None
     try:
         text, used = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, used = data.decode(FALLBACK_CHARSET, errors="replace"), FALLBACK_CHARSET
     if charset and codec is None:
-        defects.add(
-            f"unknown charset {clean_line(charset, _MAX_CHARSET_CHARS)!r}, decoded as {used}"
-        )
+        defects.add(f"unknown charset {clean_line(charset, _MAX_CHARSET_CHARS)!r}, decoded as {used}")
     return text
 
 
@@ -307,7 +307,8 @@ class _MimeWalker:
                 limit = self._limits.max_body_chars * _HTML_CHARS_PER_TEXT_CHAR
                 texts.html = self._decoded_text(entity, info, limit)
         main = texts.plain if texts.plain.strip() else html_to_text(texts.html)
-        return "\n\n".join(text for text in (main, *texts.forwarded) if text.strip())
+        parts = (main, *texts.forwarded)
+        return "\n\n".join(text.strip("\r\n") for text in parts if text.strip())
 
     def _children(self, entity: _Entity, info: _ContentInfo) -> list[_Entity]:
         if entity.depth >= self._limits.max_depth:
