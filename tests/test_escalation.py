@@ -524,3 +524,29 @@ async def test_a_failed_write_keeps_the_incident_as_stored(
     assert _incident(config_entry).accepted_by == Actor(
         kind=ActorKind.NOTIFICATION, name="mobile app"
     )
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_a_level_that_cannot_be_stored_is_retried_later(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    send_email: SendEmail,
+    phone: list[ServiceCall],
+) -> None:
+    """Level 1 is due while the disk fails: nothing is announced, and the level is tried again
+    30 seconds later, not in a tight loop."""
+    stored = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}"))
+    await _deliver(hass, send_email, subject=PROBLEM)
+    assert _levels(phone) == ["Escalation level 1"]
+    content = stored.read_bytes()
+    stored.unlink()
+    stored.mkdir()
+    await _advance(hass, freezer, 10)
+    assert _levels(phone) == ["Escalation level 1"]
+    stored.rmdir()
+    stored.write_bytes(content)
+    await _advance(hass, freezer, 0.4)  # the disk is back, but the retry waits its 30 seconds
+    assert _levels(phone) == ["Escalation level 1"]
+    await _advance(hass, freezer, 0.1)
+    assert _levels(phone) == ["Escalation level 1", "Escalation level 2"]

@@ -52,6 +52,7 @@ type EmailIncidentsConfigEntry = ConfigEntry[EmailIncidentsRuntime]
 REFUSAL_LOG_PERIOD = 3600.0
 BACKGROUND_SAVE_DELAY = 5.0
 PRUNE_INTERVAL = timedelta(hours=1)
+DEADLINE_RETRY_DELAY = timedelta(seconds=30)
 
 type IncidentEventListener = Callable[[IncidentEvent], None]
 
@@ -261,7 +262,7 @@ class EmailIncidentsRuntime:
     # --- deadlines: escalation, auto-resolve, heartbeat -------------------------------------
 
     @callback
-    def _schedule_deadline(self) -> None:
+    def _schedule_deadline(self, not_before: datetime | None = None) -> None:
         if self._deadline_unsub is not None:
             self._deadline_unsub()
             self._deadline_unsub = None
@@ -269,6 +270,8 @@ class EmailIncidentsRuntime:
             return
         deadline = self.engine.next_deadline()
         if deadline is not None:
+            if not_before is not None:
+                deadline = max(deadline, not_before)
             self._deadline_unsub = async_track_point_in_utc_time(
                 self.hass, self._async_run_due, deadline
             )
@@ -278,7 +281,8 @@ class EmailIncidentsRuntime:
         try:
             await self.async_apply(self.engine.run_due)
         except StoreWriteError:
-            self._schedule_deadline()  # the restored state is due again; retry then
+            # The restored state is due again at once; give the disk a moment before retrying.
+            self._schedule_deadline(not_before=dt_util.utcnow() + DEADLINE_RETRY_DELAY)
 
     async def _async_prune(self, _now: datetime) -> None:
         if self.engine.prune(dt_util.utcnow()):

@@ -60,7 +60,7 @@ CORPUS: dict[str, tuple[str, str, str, str]] = {
         "Fwd: Toner low on the office printer",
         "jonas@example.com",
         "printers@homeassistant.local",
-        "Subject: Toner low – HP LaserJet M404dn",
+        "Subject: Toner low \u2013 HP LaserJet M404dn",
     ),
     "forwarded_outlook.eml": (
         "Fwd: UPS self-test failed",
@@ -87,7 +87,7 @@ CORPUS: dict[str, tuple[str, str, str, str]] = {
         "Test notification from Home Assistant: the washing machine is done.",
     ),
     "home_assistant_water_leak.eml": (
-        "Wasser im Keller 💧 – Leckagesensor binary_sensor.keller_wasser",
+        "Wasser im Keller 💧 \u2013 Leckagesensor binary_sensor.keller_wasser",
         "homeassistant@example.com",
         "ha@homeassistant.local",
         "Hauptventil wurde geschlossen.",
@@ -235,7 +235,7 @@ CORPUS: dict[str, tuple[str, str, str, str]] = {
         "Updated problem in 3m 20s: High CPU utilization (over 90% for 5m)",
         "zabbix@example.com",
         "zabbix@homeassistant.local",
-        "Working on it – restarting the batch job.",
+        "Working on it \u2013 restarting the batch job.",
     ),
 }
 
@@ -303,7 +303,7 @@ def test_attached_forward_is_rendered_after_the_text() -> None:
         f"{FORWARD_SEPARATOR}\n"
         "From: HP LaserJet M404dn <printer@example.com>\n"
         "Date: Tue, 24 Nov 2026 08:55:00 +0100\n"
-        "Subject: Toner low – HP LaserJet M404dn\n"
+        "Subject: Toner low \u2013 HP LaserJet M404dn\n"
         "To: jonas@example.com\n\n"
         "Printer: HP LaserJet M404dn (NPI8A2B3C)\n"
         "Black cartridge (CF259A) is low: about 9% remaining."

@@ -143,7 +143,9 @@ def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
     except UnicodeDecodeError:
         text, used = data.decode(FALLBACK_CHARSET, errors="replace"), FALLBACK_CHARSET
     if charset and codec is None:
-        defects.add(f"unknown charset {clean_line(charset, _MAX_CHARSET_CHARS)!r}, decoded as {used}")
+        defects.add(
+            f"unknown charset {clean_line(charset, _MAX_CHARSET_CHARS)!r}, decoded as {used}"
+        )
     return text
 
 
@@ -301,11 +303,9 @@ class _MimeWalker:
             elif info.is_attachment:
                 self._record_attachment(entity, info)
             elif info.content_type == "text/plain" and not texts.plain.strip():
-                # Twice the cap: cleaning may still shorten it, the cut stays marked.
-                texts.plain = self._decoded_text(entity, info, self._limits.max_body_chars * 2)
+                texts.plain = self._decoded_text(entity, info)
             elif info.content_type == "text/html" and not texts.html.strip():
-                limit = self._limits.max_body_chars * _HTML_CHARS_PER_TEXT_CHAR
-                texts.html = self._decoded_text(entity, info, limit)
+                texts.html = self._bounded_html(self._decoded_text(entity, info))
         main = texts.plain if texts.plain.strip() else html_to_text(texts.html)
         parts = (main, *texts.forwarded)
         return "\n\n".join(text.strip("\r\n") for text in parts if text.strip())
@@ -348,14 +348,17 @@ class _MimeWalker:
             Attachment(filename=info.filename, content_type=info.content_type, size=size)
         )
 
-    def _decoded_text(self, entity: _Entity, info: _ContentInfo, limit: int) -> str:
-        text = _decode_bytes(
-            _transfer_decode(entity.body, info.transfer_encoding), info.charset, self._defects
-        )
-        if len(text) > limit:
-            self._defects.add(f"body cut at {limit} characters before conversion")
-            text = text[:limit]
-        return text
+    def _decoded_text(self, entity: _Entity, info: _ContentInfo) -> str:
+        data = _transfer_decode(entity.body, info.transfer_encoding)
+        return _decode_bytes(data, info.charset, self._defects)
+
+    def _bounded_html(self, html: str) -> str:
+        """HTML cut before conversion: html.parser reads only about 2 MB a second."""
+        limit = self._limits.max_body_chars * _HTML_CHARS_PER_TEXT_CHAR
+        if len(html) <= limit:
+            return html
+        self._defects.add(f"HTML body cut at {limit} characters before conversion")
+        return html[:limit]
 
 
 def _addresses(entity: _Entity, name: str, limits: ParseLimits) -> tuple[str, ...]:

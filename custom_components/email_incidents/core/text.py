@@ -29,17 +29,21 @@ def clean_line(value: str, limit: int | None = None) -> str:
 def clean_text(value: str, limit: int | None = None) -> str:
     """Multi-line text: LF line ends, no control characters but LF and TAB, no trailing spaces,
     at most two blank lines in a row; cut to `limit` characters, the cut marked at the end."""
+    if limit is None:
+        return _cleaned(value)
     # Cleaning only shrinks text; beyond a few times the limit the rest can never be shown,
     # and `re` holds the GIL (Home Assistant's loop) for as long as it works on megabytes.
-    cut = limit is not None and len(value) > 4 * limit + 1024
-    if cut:
-        value = value[: 4 * limit + 1024]  # type: ignore[operator]
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TEXT_UNSAFE.sub("", text)
-    text = _TRAILING_SPACE.sub("", text)
-    text = _BLANK_RUNS.sub("\n\n\n", text).strip("\n")
-    if limit is not None and (cut or len(text) > limit):
+    kept = limit * 4 + 1024
+    text = _cleaned(value[:kept])
+    if len(value) > kept or len(text) > limit:
         if limit <= len(TRUNCATION_MARK):
             return text[:limit]
         text = text[: limit - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
     return text
+
+
+def _cleaned(value: str) -> str:
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = _TEXT_UNSAFE.sub("", text)
+    text = _TRAILING_SPACE.sub("", text)
+    return _BLANK_RUNS.sub("\n\n\n", text).strip("\n")
