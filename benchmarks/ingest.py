@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "scripts")]
 
 import aiosmtplib  # noqa: E402
-from ha_config import MINIMAL_CONFIGURATION, free_port, prepare  # noqa: E402
+from ha_config import MINIMAL_CONFIGURATION, free_port, prepare, start_home_assistant  # noqa: E402
 
 from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
 from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
@@ -261,15 +261,6 @@ def prepare_home_assistant(config_dir: Path, port: int, incidents: bool) -> None
         )
 
 
-def start_home_assistant(config_dir: Path) -> subprocess.Popen[bytes]:
-    log = (config_dir / "hass.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
 def setup_seconds(config_dir: Path) -> float:
     timings_file = config_dir / "bench_timings.json"
     deadline = time.monotonic() + 120
@@ -355,11 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         empty_port, full_port = free_port(), free_port()
         prepare_home_assistant(empty_dir, empty_port, incidents=False)
         prepare_home_assistant(full_dir, full_port, incidents=True)
-        empty = start_home_assistant(empty_dir)
+        empty = start_home_assistant(empty_dir, empty_dir / "hass.log")
         wait_for_port(empty_port, empty)
         setup_empty = setup_seconds(empty_dir)
         stop(empty)
-        ours = start_home_assistant(full_dir)
+        ours = start_home_assistant(full_dir, full_dir / "hass.log")
         wait_for_port(full_port, ours)
         setup_full = setup_seconds(full_dir)
 

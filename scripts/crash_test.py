@@ -22,19 +22,10 @@ import tempfile
 import time
 
 import aiosmtplib
-from ha_config import free_port, prepare
+from ha_config import free_port, prepare, start_home_assistant
 
 CLIENTS = 20
 SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
-
-
-def start_hass(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float) -> None:
@@ -81,7 +72,7 @@ def stored_summaries(config_dir: Path) -> set[str]:
 
 
 async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) -> tuple[int, int]:
-    process = start_hass(config_dir, log)
+    process = start_home_assistant(config_dir, log)
     try:
         await wait_for_port(port, process, 120)
         acknowledged: list[str] = []
@@ -100,7 +91,7 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
             process.kill()
             process.wait()
     # Start again from the same folder: it must load what was acknowledged.
-    process = start_hass(config_dir, log)
+    process = start_home_assistant(config_dir, log)
     try:
         await wait_for_port(port, process, 120)
     finally:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import json
 from pathlib import Path
 import socket
+import subprocess
+import sys
 from typing import Any
 import uuid
 
@@ -35,6 +37,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_home_assistant(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A real `hass` on the folder. It runs from inside the folder: started from the repository,
+    Python would import the repository's own custom_components/ instead of the folder's."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
+            cwd=config_dir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def link_integration(config_dir: Path) -> None:
@@ -113,8 +127,6 @@ def prepare(
     config_dir.mkdir(parents=True, exist_ok=True)
     configuration_file = config_dir / "configuration.yaml"
     if not configuration_file.exists():
-        configuration_file.write_text(
-            configuration.format(http_port=free_port()), encoding="utf-8"
-        )
+        configuration_file.write_text(configuration.format(http_port=free_port()), encoding="utf-8")
     link_integration(config_dir)
     seed_config_entry(config_dir, listener=listener, sources=sources)

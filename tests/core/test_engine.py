@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
@@ -20,11 +21,13 @@ from custom_components.email_incidents.core.engine import (
     IncidentError,
     IncidentEventType,
     Outcome,
+    addressed_to,
     human_interval,
 )
 from custom_components.email_incidents.core.models import (
     Actor,
     ActorKind,
+    EscalationState,
     Headers,
     InboundEmail,
     IncidentStatus,
@@ -33,6 +36,7 @@ from custom_components.email_incidents.core.models import (
 )
 from custom_components.email_incidents.core.rules import RuleError
 from custom_components.email_incidents.core.state import (
+    EngineState,
     StateError,
     state_from_data,
     state_to_data,
@@ -152,7 +156,7 @@ def test_when_all_accepted_or_resolved_alerts_again_at_4am() -> None:
     assert result.events[0].incident.id == "INC-2"
 
 
-KEYED = {
+KEYED: dict[str, Any] = {
     "creation_mode": "incident_keys",
     "key_rule": {"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"},
     "resolve_conditions": [{"field": "subject", "operator": "contains", "value": "RECOVERY"}],
@@ -273,14 +277,15 @@ def test_actions_and_their_errors() -> None:
     assert twice.value.reason == "already_accepted"
     [resolved] = engine.resolve_by_key("nas", "k1", USER, T0)
     assert resolved.incident.resolved_by == USER
-    for call, reason in (
+    calls: list[tuple[Callable[[], object], str]] = [
         (lambda: engine.resolve("INC-1", USER, T0), "already_resolved"),
         (lambda: engine.accept("INC-9", USER, T0), "unknown_incident"),
         (lambda: engine.add_note("INC-9", "x", USER, T0), "unknown_incident"),
         (lambda: engine.resolve_by_key("nas", "k1", USER, T0), "not_open"),
         (lambda: engine.resolve_by_key("zzz", "k1", USER, T0), "unknown_source"),
         (lambda: engine.create("zzz", summary="x", actor=USER, now=T0), "unknown_source"),
-    ):
+    ]
+    for call, reason in calls:
         with pytest.raises(IncidentError) as err:
             call()
         assert err.value.reason == reason
@@ -400,8 +405,56 @@ def test_no_escalation_in_maintenance_or_outside_support_hours() -> None:
     assert engine.next_deadline() == T0 + timedelta(hours=6)
     [event] = engine.run_due(T0 + timedelta(hours=6))
     assert (event.incident.summary, event.level) == ("after hours", 1)
+    # Home Assistant repeats an unchanged schedule state: level 2 stays due, nothing restarts.
+    engine.set_support_hours("nas", True, T0 + timedelta(hours=6, minutes=5))
+    assert engine.next_deadline() == T0 + timedelta(hours=6, minutes=10)
     engine.set_support_hours("nas", False, T0 + timedelta(hours=7))
     assert engine.next_deadline() is None
+
+
+def test_shrunk_policy_ends_escalation_without_an_event() -> None:
+    engine = escalating_engine()
+    engine.ingest(mail(), T0)
+    engine.run_due(T0)  # level 1; level 2 is next
+    shorter = policy_from_data("oncall", {"levels": [{"delay_minutes": 0}]})
+    engine.configure(engine.sources, {"oncall": shorter}, T0)
+    assert engine.policies == {"oncall": shorter}
+    assert engine.run_due(T0 + timedelta(minutes=10)) == ()
+    assert engine.next_deadline() is None
+
+
+def test_restored_state_is_indexed_and_tidied() -> None:
+    engine = escalating_engine()
+    engine.ingest(mail(), T0)
+    engine.accept("INC-1", USER, T0)
+    engine.ingest(mail("Fan failure"), T0)
+    engine.resolve("INC-2", USER, T0)
+    restored = state_from_data(state_to_data(engine.state))
+    # Stored data from an older release may still schedule an accepted incident.
+    restored.incidents["INC-1"].escalation = EscalationState(policy_id="oncall", due=T0)
+    engine.state = restored
+    assert [i.id for i in engine.open_incidents("nas")] == ["INC-1"]
+    assert engine.run_due(T0) == ()
+    accepted = engine.get("INC-1")
+    assert accepted is not None
+    assert accepted.escalation is None
+    engine.state = EngineState()
+    assert engine.open_incidents("nas") == []
+
+
+def test_limits_are_checked() -> None:
+    assert IncidentEngine(limits=EngineLimits(log_entries=11)).limits.log_entries == 11
+    with pytest.raises(ValueError, match="log_entries"):
+        EngineLimits(log_entries=10)
+    with pytest.raises(ValueError, match="positive"):
+        EngineLimits(details_chars=0)
+
+
+def test_addressed_to_for_the_rule_tester() -> None:
+    nas = source("nas")
+    assert addressed_to(nas, mail(to="NAS+daily@homeassistant.local"))
+    assert addressed_to(nas, InboundEmail(bcc=("nas@homeassistant.local",)))
+    assert not addressed_to(nas, mail(to="ups@homeassistant.local"))
 
 
 def test_removed_policy_stops_escalation() -> None:
@@ -433,6 +486,7 @@ def test_notifications_recorded_and_prune() -> None:
         i.id for i in engine.incidents(statuses={IncidentStatus.PENDING}, since=T0, limit=5)
     ] == ["INC-5"]
     assert engine.incidents(source_id="other") == []
+    assert engine.incidents(since=T0 + timedelta(seconds=1)) == []
 
 
 def test_state_round_trip_and_migration() -> None:

@@ -18,6 +18,7 @@ from custom_components.email_incidents.core.html_text import html_to_text
         ("<p>a<br>b<br/>c</p>", "a\nb\nc"),
         ("a   b\n  c <b>bold</b> <i>it</i><b>x</b><i>y</i>", "a b c bold itxy"),
         ("<pre>  line 1\n    line 2\n\nline 4</pre>after", "  line 1\n    line 2\n\nline 4\nafter"),
+        ("a<pre>\r\nx<b>\nbold</b>\n</pre>", "a\nx\nbold"),
     ],
 )
 def test_blocks_breaks_and_whitespace(html: str, text: str) -> None:
@@ -119,6 +120,8 @@ def test_links(html: str, text: str) -> None:
         ("</", "</"),
         ("<p class=a b=c>attrs</p>", "attrs"),
         ("<!DOCTYPE html>visible", "visible"),
+        # html.parser gives up on a broken marked section; what came before is kept.
+        ("<p>before</p><![foo[after", "before"),
         ("", ""),
     ],
 )

@@ -336,6 +336,8 @@ def test_missing_closing_boundary_and_missing_boundary() -> None:
     assert email.defects == ("closing MIME boundary missing",)
     no_boundary = parse_email(_mail("Content-Type: multipart/mixed", b"x"))
     assert (no_boundary.body, no_boundary.defects) == ("", ("multipart without boundary",))
+    no_delimiter = parse_email(_mail("Content-Type: multipart/mixed; boundary=b", b"text"))
+    assert (no_delimiter.body, no_delimiter.defects) == ("", ())
 
 
 def test_attached_forwarded_message_is_readable() -> None:
@@ -460,12 +462,12 @@ def test_body_caps() -> None:
     # Far beyond the cap, the text is cut before cleaning; the cut stays marked even when
     # cleaning (here: dropping NULs) leaves less than the cap.
     huge = parse_email(_mail("Subject: x", b"\x00" * 5000 + b"y" * 5000), limits=limits)
-    assert huge.body == ""
+    assert huge.body == TRUNCATION_MARK.lstrip("\n")
     html = parse_email(
         _mail("Content-Type: text/html", b"<p>" + b"z" * 200 + b"</p>"), limits=limits
     )
-    assert html.body == "z" * (50 - len(TRUNCATION_MARK)) + TRUNCATION_MARK
-    assert html.defects == ("HTML body cut at 100 characters before conversion",)
+    assert html.body == "z" * 47 + TRUNCATION_MARK
+    assert html.defects == ("HTML body cut at 50 characters before conversion",)
 
 
 def test_defects_are_capped() -> None:

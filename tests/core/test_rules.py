@@ -17,6 +17,7 @@ from custom_components.email_incidents.core.rules import (
     Operator,
     RuleError,
     field_text,
+    nested_repetition,
     normalise_subject,
     validate_field,
 )
@@ -99,6 +100,46 @@ def test_validation_errors_name_the_problem() -> None:
         validate_field("priority")
     assert unknown.value.reason == "invalid_field"
     assert validate_field(" Subject ") == "subject"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "position"),
+    [
+        ("(a+)+$", 0),
+        ("(x*)*", 0),
+        ("(.*)*", 0),
+        ("x(a+){2,}", 1),
+        (r"^(\w+\s?)+$", 1),  # the optional tail still ends in \w+
+        ("((a+))+", 0),
+        ("(?:b|a+)+", 0),
+        ("(?i)([a-z]+[0-9]*)*", 4),
+        ("(a{2,})+", 0),
+        ("(a+?)++", 0),  # lazy and possessive suffixes are read as part of the quantifier
+        ("[^)]+(a+)*", 5),
+        ("[]()]+(a+)*", 6),  # a leading ']' does not end the class
+        (r"(\d+\.){3}\d+", None),  # each round must end with a dot
+        ("(a+b)+", None),
+        ("(a+)?", None),
+        ("(a{2,5})+", None),
+        (r"\(a+\)+", None),
+        ("[(]a+[)]+", None),
+        ("(?#(a+))+x", None),
+        (r"Event (?P<key>\d+)", None),
+        (".*a.*b.*c.*d$", None),
+    ],
+)
+def test_nested_repetition_is_found_where_it_starts(pattern: str, position: int | None) -> None:
+    assert nested_repetition(pattern) == position
+
+
+def test_catastrophic_pattern_is_refused_with_its_position() -> None:
+    with pytest.raises(RuleError) as err:
+        KeyRule(field="body", method=KeyMethod.REGEX, pattern=r"id=(\w+\s?)+;")
+    assert (err.value.field, err.value.reason, err.value.position) == (
+        "pattern",
+        "catastrophic_regex",
+        3,
+    )
 
 
 def test_matching_is_bounded_on_huge_bodies() -> None:

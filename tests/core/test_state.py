@@ -138,7 +138,7 @@ def test_state_to_data_shares_no_container_with_the_live_state() -> None:
 
 # A layout of schema 0 as it was stored before the first release: incidents in a mapping by id
 # and no recently seen Message-IDs.
-VERSION_0 = {
+VERSION_0: dict[str, Any] = {
     "version": 0,
     "next_number": 3,
     "counters": {"received": 2},
@@ -196,7 +196,7 @@ def test_schema_0_is_migrated() -> None:
 
 def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None:
     data = state_to_data(EngineState(next_number=1))
-    data["incidents"] = [dict(VERSION_0["incidents"]["INC-2"], id="INC-7")]  # type: ignore[index]
+    data["incidents"] = [dict(VERSION_0["incidents"]["INC-2"], id="INC-7")]
     assert state_from_data(data).next_number == 8
     del data["next_number"]
     assert state_from_data(data).next_number == 8
@@ -209,7 +209,10 @@ def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None
         {"version": -1},
         {"version": "one"},
         {"version": SCHEMA_VERSION, "incidents": [{"id": "INC-1"}]},
-        {"version": SCHEMA_VERSION, "incidents": [{**VERSION_0["incidents"]["INC-2"], "status": "lost"}]},  # type: ignore[dict-item]  # noqa: E501
+        {
+            "version": SCHEMA_VERSION,
+            "incidents": [{**VERSION_0["incidents"]["INC-2"], "status": "lost"}],
+        },
         {"version": SCHEMA_VERSION, "counters": ["received"]},
         {"version": SCHEMA_VERSION, "source_last_email": {"nas": "yesterday"}},
         {"version": 0, "incidents": 5},

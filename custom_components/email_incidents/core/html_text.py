@@ -40,6 +40,7 @@ class _TextExtractor(HTMLParser):
         self._separator_due = False
         self._hidden: list[str] = []
         self._preformatted = 0
+        self._pre_just_opened = False  # a newline right after <pre> is not shown
         self._lists: list[int | None] = []  # next number of each open <ol>, None for a <ul>
         self._link: tuple[str, list[str]] | None = None
 
@@ -97,6 +98,7 @@ class _TextExtractor(HTMLParser):
         elif tag == "pre":
             self._break()
             self._preformatted += 1
+            self._pre_just_opened = True
         elif tag in _BLOCKS or tag in ("br", "tr"):
             self._break()
 
@@ -131,6 +133,10 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden:
             return
+        if self._pre_just_opened:
+            self._pre_just_opened = False
+            if data.startswith(("\r\n", "\n")):
+                data = data.split("\n", 1)[1]
         if self._link is not None:
             self._link[1].append(data)
         if self._preformatted:

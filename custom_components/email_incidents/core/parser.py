@@ -21,10 +21,11 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from itertools import islice
 import re
+import string
 
 from .html_text import html_to_text
 from .models import Attachment, Headers, InboundEmail
-from .text import clean_line, clean_text
+from .text import TRUNCATION_MARK, clean_line, clean_text
 
 FORWARD_SEPARATOR = "---------- Forwarded message ----------"
 FORWARD_HEADERS = ("From", "Date", "Subject", "To")
@@ -35,17 +36,18 @@ FALLBACK_CHARSET = "cp1252"  # latin-1 with the printable characters Windows put
 # so this much raw text still fills a value up to its cap after decoding.
 _RAW_CHARS_PER_DECODED_CHAR = 16
 # Content-* parameters are parsed by the email package, whose parameter splitting is quadratic
-# in the number of ';'. Real values are a few hundred characters long.
+# in the number of ';' (once per parameter looked up). Real values are a few hundred characters
+# long with a handful of parameters; RFC 2231 continuations of a long file name add a few more.
 _MAX_PARAMETER_CHARS = 1024
-# HTML is converted up to this multiple of the body cap: markup is most of an HTML e-mail.
-_HTML_CHARS_PER_TEXT_CHAR = 2
+_MAX_PARAMETERS = 32
 _MAX_CHARSET_CHARS = 64
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_BASE64_NOISE = re.compile(rb"[^A-Za-z0-9+/]")
+_BASE64_ALPHABET = (string.ascii_letters + string.digits + "+/").encode()
+_NOT_BASE64 = bytes(sorted(set(range(256)).difference(_BASE64_ALPHABET)))
 _WHITESPACE = re.compile(r"\s")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
@@ -79,18 +81,13 @@ class _Defects:
 
 @dataclass(frozen=True, slots=True)
 class _Entity:
-    """A message or MIME part: its header fields (unfolded, not RFC 2047 decoded) and body."""
+    """A message or MIME part: its header fields (unfolded, not RFC 2047 decoded) in order and
+    by name, and its body."""
 
     fields: tuple[tuple[str, str], ...]
+    raw_headers: Headers
     body: bytes
     depth: int
-
-    def values(self, name: str) -> list[str]:
-        folded = name.lower()
-        return [value for key, value in self.fields if key.lower() == folded]
-
-    def first(self, name: str) -> str:
-        return next(iter(self.values(name)), "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,7 +111,11 @@ class _Texts:
 
 def normalise_address(address: str) -> str:
     """Lower-cased bare address from 'Name <Addr@Dom>', '<addr>' or 'addr'; '' if none."""
-    bare = parseaddr(clean_line(address))[1].lower()
+    return _bare_address(parseaddr(clean_line(address))[1])
+
+
+def _bare_address(address: str) -> str:
+    bare = address.lower()
     return "" if _WHITESPACE.search(bare) else bare
 
 
@@ -151,7 +152,7 @@ def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
 
 def _decode_base64(data: bytes) -> bytes:
     """Lenient base64: noise dropped, missing padding tolerated, a dangling character ignored."""
-    cleaned = _BASE64_NOISE.sub(b"", data.split(b"=", 1)[0])
+    cleaned = data.split(b"=", 1)[0].translate(None, delete=_NOT_BASE64)
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]  # one lone character carries no whole byte
     return binascii.a2b_base64(cleaned + b"=" * (-len(cleaned) % 4))
@@ -167,6 +168,8 @@ def _decode_encoded_words(value: str, defects: _Defects) -> str:
     """RFC 2047: words decoded, whitespace between adjacent words dropped, and adjacent words in
     one charset joined as bytes first, so that a character split across two words survives.
     One regular-expression pass: linear in the length of the value."""
+    if "=?" not in value:
+        return value
     pieces: list[str] = []
     pending = bytearray()
     pending_charset = ""
@@ -223,19 +226,29 @@ def _read_entity(raw: bytes, depth: int, limits: ParseLimits, defects: _Defects)
         (name, _decode_bytes(b"".join(lines)[:raw_value_limit], None, defects).strip())
         for name, lines in fields
     )
-    return _Entity(decoded, body, depth)
+    return _Entity(decoded, Headers(decoded), body, depth)
 
 
 def _header_text(raw_value: str, limits: ParseLimits, defects: _Defects) -> str:
     return clean_line(_decode_encoded_words(raw_value, defects), limits.max_header_value_chars)
 
 
+def _bounded_parameters(value: str) -> str:
+    value = value[:_MAX_PARAMETER_CHARS]
+    position = -1
+    for _ in range(_MAX_PARAMETERS):
+        position = value.find(";", position + 1)
+        if position < 0:
+            return value
+    return value[:position]
+
+
 def _content_info(entity: _Entity, defects: _Defects) -> _ContentInfo:
     holder = Message()
     for name in ("Content-Type", "Content-Disposition"):
-        value = entity.first(name)
+        value = entity.raw_headers.first(name)
         if value:
-            holder[name] = value[:_MAX_PARAMETER_CHARS]
+            holder[name] = _bounded_parameters(value)
     disposition = holder.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
     content_type = holder.get_content_type()
     filename = clean_line(_decode_encoded_words(holder.get_filename() or "", defects), 255)
@@ -246,7 +259,7 @@ def _content_info(entity: _Entity, defects: _Defects) -> _ContentInfo:
         filename=filename,
         is_attachment=disposition == "attachment"
         or (bool(filename) and content_type not in _BODY_TYPES),
-        transfer_encoding=entity.first("Content-Transfer-Encoding").strip().lower(),
+        transfer_encoding=entity.raw_headers.first("Content-Transfer-Encoding").strip().lower(),
     )
 
 
@@ -305,8 +318,8 @@ class _MimeWalker:
             elif info.content_type == "text/plain" and not texts.plain.strip():
                 texts.plain = self._decoded_text(entity, info)
             elif info.content_type == "text/html" and not texts.html.strip():
-                texts.html = self._bounded_html(self._decoded_text(entity, info))
-        main = texts.plain if texts.plain.strip() else html_to_text(texts.html)
+                texts.html = self._decoded_text(entity, info)
+        main = texts.plain if texts.plain.strip() else self._html_text(texts.html)
         parts = (main, *texts.forwarded)
         return "\n\n".join(text.strip("\r\n") for text in parts if text.strip())
 
@@ -337,7 +350,7 @@ class _MimeWalker:
         inner = _read_entity(data, entity.depth + 1, self._limits, self._defects)
         lines = [FORWARD_SEPARATOR]
         for name in FORWARD_HEADERS:
-            value = _header_text(inner.first(name), self._limits, self._defects)
+            value = _header_text(inner.raw_headers.first(name), self._limits, self._defects)
             if value:
                 lines.append(f"{name}: {value}")
         texts.forwarded.append("\n".join(lines) + "\n\n" + self.body_text(inner))
@@ -352,25 +365,23 @@ class _MimeWalker:
         data = _transfer_decode(entity.body, info.transfer_encoding)
         return _decode_bytes(data, info.charset, self._defects)
 
-    def _bounded_html(self, html: str) -> str:
-        """HTML cut before conversion: html.parser reads only about 2 MB a second."""
-        limit = self._limits.max_body_chars * _HTML_CHARS_PER_TEXT_CHAR
+    def _html_text(self, html: str) -> str:
+        """HTML is cut before conversion, which takes about a second per million characters."""
+        limit = self._limits.max_body_chars
         if len(html) <= limit:
-            return html
+            return html_to_text(html)
         self._defects.add(f"HTML body cut at {limit} characters before conversion")
-        return html[:limit]
+        return html_to_text(html[:limit]) + TRUNCATION_MARK
 
 
 def _addresses(entity: _Entity, name: str, limits: ParseLimits) -> tuple[str, ...]:
     """Normalised addresses of every occurrence of an address header, first occurrence kept.
     Parsed before RFC 2047 decoding: a decoded display name may contain commas."""
-    found: dict[str, None] = {}
-    values = [value[: limits.max_header_value_chars] for value in entity.values(name)]
-    for _display_name, address in getaddresses(values):
-        normalised = normalise_address(address)
-        if normalised:
-            found[normalised] = None
-    return tuple(found)
+    values = [value[: limits.max_header_value_chars] for value in entity.raw_headers.get(name, ())]
+    if not values:
+        return ()
+    found = (_bare_address(address) for _display_name, address in getaddresses(values))
+    return tuple(dict.fromkeys(address for address in found if address))
 
 
 def _date(value: str) -> datetime | None:
@@ -398,10 +409,12 @@ def _parse(
     )
     walker = _MimeWalker(limits, defects)
     body = clean_text(walker.body_text(message), limits.max_body_chars)
-    from_name, from_address = parseaddr(message.first("From")[: limits.max_header_value_chars])
+    from_name, from_address = parseaddr(
+        message.raw_headers.first("From")[: limits.max_header_value_chars]
+    )
     return InboundEmail(
         subject=headers.first("Subject"),
-        from_address=normalise_address(from_address),
+        from_address=_bare_address(from_address),
         from_name=_header_text(from_name, limits, defects),
         to=_addresses(message, "To", limits),
         cc=_addresses(message, "Cc", limits),

@@ -38,7 +38,7 @@ def clean_text(value: str, limit: int | None = None) -> str:
     if len(value) > kept or len(text) > limit:
         if limit <= len(TRUNCATION_MARK):
             return text[:limit]
-        text = text[: limit - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
+        text = (text[: limit - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK).lstrip("\n")
     return text
 
 
