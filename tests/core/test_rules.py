@@ -49,6 +49,14 @@ EMAIL = InboundEmail(
         ("from", Operator.CONTAINS, "my-tool@acme.com", False, True),
         ("from", Operator.STARTS_WITH, "My Tool", True, True),
         ("to", Operator.CONTAINS, "nagios+ops@", False, True),
+        # Address fields also compare each bare address: the display name does not get in the way.
+        ("from", Operator.EQUALS, "MY-TOOL@acme.com", False, True),
+        ("from", Operator.ENDS_WITH, "@acme.com", False, True),
+        ("from", Operator.ENDS_WITH, "@acme.com>", False, True),
+        ("from", Operator.NOT_EQUALS, "my-tool@acme.com", False, False),
+        ("from", Operator.NOT_EQUALS, "other@acme.com", False, True),
+        ("to", Operator.STARTS_WITH, "nagios+ops@", True, True),  # the second recipient
+        ("to", Operator.EQUALS, "nagios@homeassistant.local", False, True),
         ("header:X-Event-Id", Operator.EQUALS, "4711", True, True),
         ("header:x-missing", Operator.EQUALS, "", False, None),
     ],

@@ -315,11 +315,11 @@ class _MimeWalker:
                 self._forward(entity, info, texts)
             elif info.is_attachment:
                 self._record_attachment(entity, info)
-            elif info.content_type == "text/plain" and not texts.plain.strip():
+            elif info.content_type == "text/plain" and not texts.plain:
                 texts.plain = self._decoded_text(entity, info)
-            elif info.content_type == "text/html" and not texts.html.strip():
+            elif info.content_type == "text/html" and not texts.html:
                 texts.html = self._decoded_text(entity, info)
-        main = texts.plain if texts.plain.strip() else self._html_text(texts.html)
+        main = texts.plain or self._html_text(texts.html)
         parts = (main, *texts.forwarded)
         return "\n\n".join(text.strip("\r\n") for text in parts if text.strip())
 
@@ -362,8 +362,10 @@ class _MimeWalker:
         )
 
     def _decoded_text(self, entity: _Entity, info: _ContentInfo) -> str:
+        """The part's text; empty when it has only whitespace, so that the next part counts."""
         data = _transfer_decode(entity.body, info.transfer_encoding)
-        return _decode_bytes(data, info.charset, self._defects)
+        text = _decode_bytes(data, info.charset, self._defects)
+        return text if text.strip() else ""
 
     def _html_text(self, html: str) -> str:
         """HTML is cut before conversion, which takes about a second per million characters."""

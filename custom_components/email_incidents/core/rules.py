@@ -43,6 +43,13 @@ class Operator(StrEnum):
     NOT_MATCHES = "not_matches"
 
 
+# Each negation holds exactly when its positive form does not.
+_NEGATED: Final = {
+    Operator.NOT_CONTAINS: Operator.CONTAINS,
+    Operator.NOT_EQUALS: Operator.EQUALS,
+}
+
+
 class KeyMethod(StrEnum):
     REGEX = "regex"
     BETWEEN = "between"
@@ -224,6 +231,19 @@ def field_text(email: InboundEmail, field_name: str) -> str:
     return text[:MATCH_TEXT_LIMIT]
 
 
+def _single_addresses(email: InboundEmail, field_name: str) -> tuple[str, ...]:
+    """The bare addresses of an address field, each compared on its own as well.
+
+    So `from ends_with @example.com` and `from equals alerts@example.com` hold for
+    "Alerts <alerts@example.com>", and `to starts_with` for any recipient, not just the first.
+    """
+    if field_name == "from":
+        return (email.from_address,)
+    if field_name == "to":
+        return email.header_recipients + email.envelope_recipients
+    return ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Condition:
     """One test on one field of an e-mail."""
@@ -251,18 +271,20 @@ class Condition:
             except TimeoutError:
                 return False  # neither "matches" nor "does not match" can be told
             return found if self.operator is Operator.MATCHES else not found
-        value = self.value
+        value, candidates = self.value, (text, *_single_addresses(email, self.field))
         if not self.case_sensitive:
-            text, value = text.casefold(), value.casefold()
-        match self.operator:
+            value, candidates = value.casefold(), tuple(c.casefold() for c in candidates)
+        positive = _NEGATED.get(self.operator, self.operator)
+        holds = any(self._compare(positive, candidate, value) for candidate in candidates)
+        return holds if positive is self.operator else not holds
+
+    @staticmethod
+    def _compare(operator: Operator, text: str, value: str) -> bool:
+        match operator:
             case Operator.CONTAINS:
                 return value in text
-            case Operator.NOT_CONTAINS:
-                return value not in text
             case Operator.EQUALS:
                 return text.strip() == value.strip()
-            case Operator.NOT_EQUALS:
-                return text.strip() != value.strip()
             case Operator.STARTS_WITH:
                 return text.lstrip().startswith(value)
             case _:
