@@ -103,7 +103,8 @@ class EmailIncidentsRuntime:
         """Load the state, apply the configuration and start listening (ListenerError if not)."""
         data = await self.store.async_load()
         if data is not None:
-            self.engine.state = state_from_data(data)
+            # Thousands of incidents take a while to read: not on Home Assistant's loop.
+            self.engine.state = await self.hass.async_add_executor_job(state_from_data, data)
         now = dt_util.utcnow()
         self.engine.configure(self._source_configs(), self._policies(), now)
         self.last_email = max(self.engine.state.source_last_email.values(), default=None)

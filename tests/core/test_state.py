@@ -234,3 +234,28 @@ def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None
 def test_unusable_data_raises_state_error(data: dict[str, Any]) -> None:
     with pytest.raises(StateError):
         state_from_data(data)
+
+
+def test_resolved_records_are_reused_and_refreshed() -> None:
+    """Writes reuse the records of resolved incidents, loaded or built, until one changes."""
+    from datetime import UTC, datetime
+
+    from custom_components.email_incidents.core.config import source_from_data
+    from custom_components.email_incidents.core.engine import IncidentEngine
+    from custom_components.email_incidents.core.models import Actor, ActorKind
+
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    actor = Actor(kind=ActorKind.USER, name="Anna")
+    source = source_from_data("nas", {"name": "NAS", "addresses": ["nas"]}, domain="example.org")
+    engine = IncidentEngine(sources={"nas": source})
+    for summary in ("one", "two"):
+        engine.create("nas", summary=summary, actor=actor, now=now)
+    engine.resolve("INC-1", actor, now)
+    written = json.loads(json.dumps(state_to_data(engine.state)))
+    loaded = state_from_data(written)
+    assert set(loaded.resolved_records) == {"INC-1"}
+    assert state_to_data(loaded) == written
+    reloaded = IncidentEngine(loaded, sources={"nas": source})
+    reloaded.add_note("INC-1", "after the fact", actor, now)
+    [record] = [r for r in state_to_data(reloaded.state)["incidents"] if r["id"] == "INC-1"]
+    assert record["log"][-1][2] == "after the fact"

@@ -42,6 +42,11 @@ class EngineState:
     support_hours_off: set[str] = field(default_factory=set)
     recent_message_ids: dict[str, datetime] = field(default_factory=dict)
     heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
+    # Records of resolved incidents, which only ever gain log entries: most of the state, so
+    # each write reuses them instead of rebuilding thousands of records on the event loop.
+    resolved_records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def _time(value: datetime | None) -> str | None:
@@ -153,8 +158,19 @@ def state_to_data(state: EngineState) -> dict[str, Any]:
         "heartbeat_anchor": {
             key: value.isoformat() for key, value in state.heartbeat_anchor.items()
         },
-        "incidents": [incident_to_data(incident) for incident in state.incidents.values()],
+        "incidents": [_record(state, incident) for incident in state.incidents.values()],
     }
+
+
+def _record(state: EngineState, incident: Incident) -> dict[str, Any]:
+    if incident.status is not IncidentStatus.RESOLVED:
+        return incident_to_data(incident)
+    version = (len(incident.log), incident.log_dropped)
+    cached = state.resolved_records.get(incident.id)
+    if cached is None or cached[0] != version:
+        cached = (version, incident_to_data(incident))
+        state.resolved_records[incident.id] = cached
+    return cached[1]
 
 
 def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
@@ -183,11 +199,13 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
     if not 0 <= version <= SCHEMA_VERSION:
         raise StateError(f"stored schema {version} is unknown to this release ({SCHEMA_VERSION})")
     try:
+        current = version == SCHEMA_VERSION
         while version < SCHEMA_VERSION:
             migrated = MIGRATIONS[version](migrated)
             version += 1
-        incidents = [incident_from_data(item) for item in migrated.get("incidents", ())]
-        return EngineState(
+        items = migrated.get("incidents", ())
+        incidents = [incident_from_data(item) for item in items]
+        state = EngineState(
             incidents={incident.id: incident for incident in incidents},
             # Ids are never reused, even if the stored counter is missing or behind.
             next_number=max(int(migrated.get("next_number", 1)), _after_highest_id(incidents)),
@@ -207,5 +225,12 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
                 for k, v in migrated.get("heartbeat_anchor", {}).items()
             },
         )
+        if current:  # records written by this schema are exactly what the next write needs
+            state.resolved_records = {
+                incident.id: ((len(incident.log), incident.log_dropped), item)
+                for incident, item in zip(incidents, items, strict=True)
+                if incident.status is IncidentStatus.RESOLVED
+            }
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
+    return state
