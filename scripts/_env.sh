@@ -20,7 +20,7 @@ find_python() {
 }
 
 # Tests start real Home Assistant processes too, so one environment serves every script.
-REQUIREMENT_FILES=(requirements.txt requirements_test.txt requirements_develop.txt)
+REQUIREMENT_FILES=(requirements.txt requirements_test.txt requirements_develop.txt requirements_browser.txt)
 
 requirements_hash() {
   (cd "$REPO_ROOT" && cat "${REQUIREMENT_FILES[@]}") | sha256sum | cut -d" " -f1

@@ -9,7 +9,9 @@ import contextlib
 import socket
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import (
     CONF_COMMAND_TIMEOUT,
@@ -17,8 +19,6 @@ from custom_components.email_incidents.const import (
     CONF_MAX_CONNECTIONS_PER_CLIENT,
     CONF_MAX_MESSAGE_SIZE,
 )
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import make_email, source_subentry
 
@@ -200,8 +200,7 @@ async def test_pipelining_abuse(
     reader, writer = await asyncio.open_connection("127.0.0.1", smtp_port)
     await reader.readline()
     writer.write(
-        b"EHLO c\r\n"
-        + b"RCPT TO:<nas@homeassistant.local>\r\nDATA\r\n"
+        b"EHLO c\r\nRCPT TO:<nas@homeassistant.local>\r\nDATA\r\n"
         + b"NOOP\r\n" * 300
         + b"MAIL FROM:<a@example.com>\r\nRCPT TO:<nas@homeassistant.local>\r\nDATA\r\n"
         + b"Subject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n"

@@ -118,11 +118,11 @@ def test_every_translated_step_is_a_step_of_the_flow(flow: str) -> None:
 
 
 @pytest.mark.parametrize("flow", [SUBENTRY_SOURCE, SUBENTRY_POLICY])
-def test_subentry_types_have_names_and_initiators(flow: str) -> None:
+def test_subentry_types_have_names_and_flow_initiators(flow: str) -> None:
     texts = FLOWS[flow][1]
     assert texts["entry_type"]
-    assert texts["initiator"]["user"]
-    assert texts["initiator"]["reconfigure"]
+    assert texts["initiate_flow"]["user"]
+    assert texts["initiate_flow"]["reconfigure"]
 
 
 def test_every_rule_error_of_the_core_has_a_text() -> None:

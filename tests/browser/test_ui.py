@@ -288,7 +288,7 @@ def page(home_assistant: HomeAssistantProcess) -> Iterator[Page]:
 
 def shot(page: Page, name: str) -> Path:
     path = OUTPUT / f"{name}.png"
-    page.screenshot(path=path)
+    page.screenshot(path=path, animations="disabled")
     return path
 
 
