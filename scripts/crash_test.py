@@ -62,13 +62,12 @@ async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.
 
 
 def stored_summaries(config_dir: Path) -> set[str]:
-    files = list((config_dir / ".storage").glob("email_incidents.*"))
-    if not files:
-        return set()
-    data = json.loads(files[0].read_text(encoding="utf-8"))["data"]
-    incidents = data["incidents"]
-    values = incidents.values() if isinstance(incidents, dict) else incidents
-    return {str(incident.get("summary", incident.get("s", ""))) for incident in values}
+    """Summaries of every stored incident, open (main file) or resolved (archive file)."""
+    return {
+        str(incident["summary"])
+        for path in (config_dir / ".storage").glob("email_incidents.*")
+        for incident in json.loads(path.read_text(encoding="utf-8"))["data"]["incidents"]
+    }
 
 
 async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) -> tuple[int, int]:

@@ -116,7 +116,10 @@ async def setup_integration(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry
-    if config_entry.state.recoverable:
+    if (
+        hass.config_entries.async_get_entry(config_entry.entry_id)
+        and config_entry.state.recoverable
+    ):
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
 

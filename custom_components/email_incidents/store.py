@@ -2,8 +2,14 @@
 
 Home Assistant's `Store.async_save` logs write errors instead of raising them and defers writes
 while Home Assistant stops; an SMTP `250` must mean "on disk". So the state is written here with
-`write_utf8_file_atomic` (fsync, then rename) and failures reach the caller. The file sits in
-`.storage/` in `Store`'s layout (version, key, data) so backups and tools treat it as usual.
+`write_utf8_file_atomic` (fsync, then rename) and failures reach the caller. The files sit in
+`.storage/` in `Store`'s layout (version, key, data) so backups and tools treat them as usual.
+
+Resolved incidents, the bulk of the state, never change again but for an occasional note; they
+live in a second file that is only rewritten when that set changes, so the write that
+acknowledges an e-mail stays small however long the history is. The archive is written before
+the main file: after a crash between the two, an incident may already be resolved on disk,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -28,9 +34,19 @@ def storage_path(hass: HomeAssistant, entry_id: str) -> Path:
     return Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}"))
 
 
+def archive_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.resolved")
+
+
 async def async_remove_stored_state(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's incidents (the integration was removed)."""
-    await hass.async_add_executor_job(storage_path(hass, entry_id).unlink, True)
+    path = storage_path(hass, entry_id)
+    for file in (path, archive_path(path)):
+        await hass.async_add_executor_job(file.unlink, True)
+
+
+def _incident_number(record: dict[str, Any]) -> int:
+    return int(str(record["id"]).rpartition("-")[2])
 
 
 class StoreWriteError(HomeAssistantError):
@@ -57,26 +73,38 @@ class IncidentStore:
         self.path = storage_path(hass, entry_id)
         self._snapshot = snapshot
         self._restore = restore
-        self._durable: bytes | None = None
+        self.archive = archive_path(self.path)
+        # What the disk holds: the last data written or loaded, for a restore after a failure.
+        self._durable: dict[str, Any] | None = None
+        # The resolved records in the archive file, by identity: the state reuses the record
+        # of an unchanged resolved incident, so an equal tuple means nothing to rewrite.
+        self._archived: tuple[int, ...] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._next_group: asyncio.Future[None] | None = None
         self.writes = 0
 
     async def async_load(self) -> dict[str, Any] | None:
         """The stored state data, or None on first start (the core migrates its schema)."""
-        raw = await self._hass.async_add_executor_job(self._read)
-        if raw is None:
-            return None
-        data = json_loads_object(raw)["data"]
-        assert isinstance(data, dict)
-        self._durable = json_bytes(data)
+        data = await self._hass.async_add_executor_job(self._read)
+        self._durable = data
         return data
 
-    def _read(self) -> bytes | None:
+    def _read(self) -> dict[str, Any] | None:
+        main: dict[str, Any]
+        archived: list[dict[str, Any]]
         try:
-            return self.path.read_bytes()
+            main = json_loads_object(self.path.read_bytes())["data"]  # type: ignore[assignment]
         except FileNotFoundError:
             return None
+        try:
+            archive: Any = json_loads_object(self.archive.read_bytes())
+            archived = archive["data"]["incidents"]
+        except FileNotFoundError:
+            archived = []
+        # An incident in both files was resolved just before a crash: the archive is newer.
+        resolved = {record["id"] for record in archived}
+        records = archived + [r for r in main.get("incidents", ()) if r["id"] not in resolved]
+        return {**main, "incidents": sorted(records, key=_incident_number)}
 
     async def async_commit(self) -> None:
         """Wait until every change made so far is on disk; raise StoreWriteError if not."""
@@ -95,11 +123,11 @@ class IncidentStore:
                 self._next_group = None
                 snapshot = self._snapshot()
                 try:
-                    payload = await self._hass.async_add_executor_job(self._write, snapshot)
+                    await self._hass.async_add_executor_job(self._write, snapshot)
                 except (OSError, WriteError, TypeError, ValueError) as err:
                     self._fail(group, err)
                     continue
-                self._durable = payload
+                self._durable = snapshot
                 self.writes += 1
                 group.set_result(None)
         finally:
@@ -116,19 +144,30 @@ class IncidentStore:
             self._next_group.set_exception(error)
             self._next_group.exception()
             self._next_group = None
-        self._restore(None if self._durable is None else json_loads_object(self._durable))
+        self._archived = None  # what the archive file holds is no longer known
+        self._restore(self._durable)
 
-    def _write(self, snapshot: dict[str, Any]) -> bytes:
-        """Encode and write in the executor; returns the encoded data for a later restore."""
-        data = json_bytes(snapshot)
+    def _write(self, snapshot: dict[str, Any]) -> None:
+        """Encode and write in the executor: the archive if its records changed, then the rest.
+        The snapshot's containers are its own, and the records it shares with the state are
+        never changed, so reading them here while the loop goes on is safe."""
+        resolved = [r for r in snapshot["incidents"] if r["status"] == "resolved"]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        archived = tuple(map(id, resolved))
+        if archived != self._archived:
+            self._write_file(self.archive, {"incidents": resolved})
+            self._archived = archived
+        active = [r for r in snapshot["incidents"] if r["status"] != "resolved"]
+        self._write_file(self.path, {**snapshot, "incidents": active})
+
+    @staticmethod
+    def _write_file(path: Path, data: dict[str, Any]) -> None:
         envelope = b'{"version":%d,"key":"%s","data":%s}' % (
             STORAGE_VERSION,
-            self.path.name.encode(),
-            data,
+            path.name.encode(),
+            json_bytes(data),
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_utf8_file_atomic(str(self.path), envelope, private=True, mode="wb")
-        return data
+        write_utf8_file_atomic(str(path), envelope, private=True, mode="wb")
 
     async def async_flush(self) -> None:
         """Write what is pending (used at unload and shutdown)."""
