@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 import json
+import os
 from pathlib import Path
 import socket
 import subprocess
@@ -41,11 +42,14 @@ def free_port() -> int:
 
 def start_home_assistant(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     """A real `hass` on the folder. It runs from inside the folder: started from the repository,
-    Python would import the repository's own custom_components/ instead of the folder's."""
+    Python would import the repository's own custom_components/ instead of the folder's. When
+    started by a test under pytest-cov it is not measured: its data would not combine."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("COV_CORE_")}
     with log.open("ab") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
             cwd=config_dir,
+            env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
         )

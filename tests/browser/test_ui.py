@@ -24,7 +24,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import time
 from typing import Any
 import urllib.error
@@ -240,12 +239,7 @@ def home_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeAss
     assert match
     hass = HomeAssistantProcess(f"http://127.0.0.1:{match[1]}", smtp_port, config_dir)
     log = config_dir / "hass.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "homeassistant", "--config", str(config_dir), "--skip-pip"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = ha_config.start_home_assistant(config_dir, log)
     try:
         _wait_until_up(hass, process)
         hass.onboard()
