@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import smtplib
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -92,3 +93,39 @@ async def test_removing_the_integration_deletes_both_files(
     await hass.config_entries.async_remove(config_entry.entry_id)
     assert not main.exists()
     assert not archive.exists()
+
+
+async def test_unloading_with_a_broken_disk_still_unloads(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, smtp_port: int
+) -> None:
+    """Refusal counters wait for a later write; if the disk is gone at unload, the entry still
+    unloads (the store logs the error) and the acknowledged incident is on disk."""
+    main, _archive = _files(hass, config_entry)
+    await send_email(make_email(subject="acknowledged"))
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        await send_email(
+            make_email(to="nobody@homeassistant.local"), recipients=("nobody@homeassistant.local",)
+        )
+    content = main.read_bytes()
+    main.unlink()
+    main.mkdir()
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    main.rmdir()
+    main.write_bytes(content)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    [incident] = config_entry.runtime_data.engine.incidents()
+    assert incident.summary == "acknowledged"
+
+
+async def test_refusal_counters_are_written_at_unload(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        await send_email(
+            make_email(to="nobody@homeassistant.local"), recipients=("nobody@homeassistant.local",)
+        )
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.runtime_data.engine.state.counters["refused_recipient"] == 1

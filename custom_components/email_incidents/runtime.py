@@ -136,7 +136,13 @@ class EmailIncidentsRuntime:
         if self._background_save is not None:
             self._background_save()
             self._background_save = None
-        await self.store.async_flush()
+        try:
+            # Counters (refusals) wait for the next write; this is the last one.
+            await self.store.async_commit()
+        except StoreWriteError:
+            # Logged by the store; the entry still unloads. Every acknowledged e-mail is on
+            # disk already, only those counters are lost.
+            return
 
     def _source_configs(self) -> dict[str, SourceConfig]:
         return {

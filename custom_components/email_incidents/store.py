@@ -168,8 +168,3 @@ class IncidentStore:
             json_bytes(data),
         )
         write_utf8_file_atomic(str(path), envelope, private=True, mode="wb")
-
-    async def async_flush(self) -> None:
-        """Write what is pending (used at unload and shutdown)."""
-        if self._writer is not None or self._next_group is not None:
-            await self.async_commit()
