@@ -337,9 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load generator: {generator.name}")
     work = Path(tempfile.mkdtemp(prefix="email-incidents-bench-"))
     results: dict[tuple[str, int, int], float] = {}
+    baseline_port = free_port()
+    baseline = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(baseline_port)])
     try:
-        baseline_port = free_port()
-        baseline = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(baseline_port)])
         wait_for_port(baseline_port, baseline)
 
         empty_dir, full_dir = work / "empty", work / "full"
@@ -347,14 +347,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepare_home_assistant(empty_dir, empty_port, incidents=False)
         prepare_home_assistant(full_dir, full_port, incidents=True)
         empty = start_home_assistant(empty_dir, empty_dir / "hass.log")
-        wait_for_port(empty_port, empty)
-        setup_empty = setup_seconds(empty_dir)
-        stop(empty)
-        ours = start_home_assistant(full_dir, full_dir / "hass.log")
-        wait_for_port(full_port, ours)
-        setup_full = setup_seconds(full_dir)
-
         try:
+            wait_for_port(empty_port, empty)
+            setup_empty = setup_seconds(empty_dir)
+        finally:
+            stop(empty)
+        ours = start_home_assistant(full_dir, full_dir / "hass.log")
+        try:
+            wait_for_port(full_port, ours)
+            setup_full = setup_seconds(full_dir)
             for size, count in counts.items():
                 for concurrency in (1, 20):
                     for name, port in (("baseline", baseline_port), ("ours", full_port)):
@@ -367,8 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             stop(ours)
-            stop(baseline)
     finally:
+        if baseline.poll() is None:
+            stop(baseline)
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"{'size':>8} {'conc':>5} {'baseline/s':>11} {'ours/s':>9} {'ratio':>6}")
