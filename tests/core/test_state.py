@@ -236,8 +236,8 @@ def test_unusable_data_raises_state_error(data: dict[str, Any]) -> None:
         state_from_data(data)
 
 
-def test_resolved_records_are_reused_and_refreshed() -> None:
-    """Writes reuse the records of resolved incidents, loaded or built, until one changes."""
+def test_records_are_reused_and_refreshed() -> None:
+    """Writes reuse incidents' records, loaded or built, until an incident changes."""
     from datetime import UTC, datetime
 
     from custom_components.email_incidents.core.config import source_from_data
@@ -253,9 +253,43 @@ def test_resolved_records_are_reused_and_refreshed() -> None:
     engine.resolve("INC-1", actor, now)
     written = json.loads(json.dumps(state_to_data(engine.state)))
     loaded = state_from_data(written)
-    assert set(loaded.resolved_records) == {"INC-1"}
+    assert set(loaded.records) == {"INC-1", "INC-2"}
     assert state_to_data(loaded) == written
     reloaded = IncidentEngine(loaded, sources={"nas": source})
     reloaded.add_note("INC-1", "after the fact", actor, now)
     [record] = [r for r in state_to_data(reloaded.state)["incidents"] if r["id"] == "INC-1"]
     assert record["log"][-1][2] == "after the fact"
+
+
+def test_cached_records_follow_every_change_of_an_open_incident() -> None:
+    """E-mails, escalation steps and support hours (which log nothing) all reach the record."""
+    from datetime import UTC, datetime, timedelta
+
+    from custom_components.email_incidents.core.config import policy_from_data, source_from_data
+    from custom_components.email_incidents.core.engine import IncidentEngine
+    from custom_components.email_incidents.core.models import InboundEmail
+
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    source = source_from_data(
+        "ups",
+        {"name": "UPS", "addresses": ["ups"], "priority": "low", "escalation_policy": "p"},
+        domain="example.org",
+    )
+    levels = [{"delay_minutes": 0, "targets": []}, {"delay_minutes": 5, "targets": []}]
+    policy = policy_from_data("p", {"name": "P", "levels": levels})
+    engine = IncidentEngine(sources={"ups": source}, policies={"p": policy})
+    email = InboundEmail(subject="On battery", envelope_recipients=("ups@example.org",))
+
+    def record() -> dict[str, Any]:
+        [only] = state_to_data(engine.state)["incidents"]
+        assert only == incident_to_data(engine.state.incidents["INC-1"])
+        return only
+
+    engine.ingest(email, now)
+    assert record()["emails"] == 1
+    engine.ingest(email, now + timedelta(minutes=1))
+    assert record()["emails"] == 2
+    engine.run_due(now + timedelta(minutes=1))
+    assert record()["escalation"]["level"] == 1  # level 1 ran, level 2 is next
+    engine.set_support_hours("ups", False, now)  # changes the escalation, logs nothing
+    assert record()["escalation"] == {"policy": "p", "level": 0, "round": 0, "due": None}

@@ -757,5 +757,5 @@ class IncidentEngine:
                 kept_per_source[incident.source_id] = kept + 1
         for incident_id in doomed:
             del self._state.incidents[incident_id]
-            self._state.resolved_records.pop(incident_id, None)
+            self._state.records.pop(incident_id, None)
         return len(doomed)

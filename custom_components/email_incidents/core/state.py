@@ -23,6 +23,7 @@ from .models import (
 )
 
 SCHEMA_VERSION: Final = 1
+type RecordVersion = tuple[object, ...]
 INCIDENT_ID_PREFIX: Final = "INC-"
 
 
@@ -42,9 +43,11 @@ class EngineState:
     support_hours_off: set[str] = field(default_factory=set)
     recent_message_ids: dict[str, datetime] = field(default_factory=dict)
     heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
-    # Records of resolved incidents, which only ever gain log entries: most of the state, so
-    # each write reuses them instead of rebuilding thousands of records on the event loop.
-    resolved_records: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(
+    # Each incident's record with the version it was built from. An incident changes only by
+    # gaining a log entry, changing status or moving in its escalation, and most do none of
+    # that between two writes: each write reuses their records instead of rebuilding
+    # thousands of them on the event loop (a changed record is a new object, never altered).
+    records: dict[str, tuple[RecordVersion, dict[str, Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -162,14 +165,24 @@ def state_to_data(state: EngineState) -> dict[str, Any]:
     }
 
 
+def record_version(incident: Incident) -> RecordVersion:
+    escalation = incident.escalation
+    return (
+        incident.status,
+        len(incident.log),
+        incident.log_dropped,
+        None
+        if escalation is None
+        else (escalation.policy_id, escalation.next_level, escalation.round, escalation.due),
+    )
+
+
 def _record(state: EngineState, incident: Incident) -> dict[str, Any]:
-    if incident.status is not IncidentStatus.RESOLVED:
-        return incident_to_data(incident)
-    version = (len(incident.log), incident.log_dropped)
-    cached = state.resolved_records.get(incident.id)
+    version = record_version(incident)
+    cached = state.records.get(incident.id)
     if cached is None or cached[0] != version:
         cached = (version, incident_to_data(incident))
-        state.resolved_records[incident.id] = cached
+        state.records[incident.id] = cached
     return cached[1]
 
 
@@ -226,10 +239,9 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
             },
         )
         if current:  # records written by this schema are exactly what the next write needs
-            state.resolved_records = {
-                incident.id: ((len(incident.log), incident.log_dropped), item)
+            state.records = {
+                incident.id: (record_version(incident), item)
                 for incident, item in zip(incidents, items, strict=True)
-                if incident.status is IncidentStatus.RESOLVED
             }
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
