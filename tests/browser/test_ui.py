@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import time
 from typing import Any
@@ -48,7 +47,8 @@ if importlib.util.find_spec("playwright") is None:
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.real_home_assistant import ha_config, port_open  # noqa: E402
+
 OUTPUT = Path(__file__).resolve().parent / "output"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,21 +77,6 @@ config:
 api:
 """
 SOURCE = {"name": "NAS", "addresses": ["nas"], "creation_mode": "per_subject"}
-
-
-def _load_ha_config() -> Any:
-    """scripts/ha_config.py is not a package: load it by path."""
-    spec = importlib.util.spec_from_file_location(
-        "ha_config", REPO_ROOT / "scripts" / "ha_config.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ha_config = _load_ha_config()
 
 
 # --- Home Assistant over HTTP -------------------------------------------------------------------
@@ -185,14 +170,6 @@ class HomeAssistantProcess:
         assert all(step["done"] for step in steps), steps
 
 
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _wait_until_up(hass: HomeAssistantProcess, process: subprocess.Popen[bytes]) -> None:
     """Up means: the web server answers the onboarding API and the listener accepts SMTP."""
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -204,7 +181,7 @@ def _wait_until_up(hass: HomeAssistantProcess, process: subprocess.Popen[bytes])
         except (OSError, urllib.error.URLError):
             time.sleep(0.5)
             continue
-        if _port_open(hass.smtp_port):
+        if port_open(hass.smtp_port):
             return
         time.sleep(0.5)
     raise RuntimeError(f"Home Assistant was not up within {START_TIMEOUT_S} s")

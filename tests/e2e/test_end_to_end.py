@@ -15,12 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
-import importlib.util
 from pathlib import Path
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from typing import Any
@@ -40,7 +38,8 @@ if SWAKS is None:
         allow_module_level=True,
     )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.real_home_assistant import ha_config, port_open  # noqa: E402
+
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 STATE_TIMEOUT_S = 30
@@ -69,29 +68,6 @@ HOST_DOWN = "PROBLEM Host: web01 is DOWN"
 HOST_UP = "RECOVERY Host: web01 is UP"
 DB_DOWN = "PROBLEM Host: db01 is DOWN"
 NAS_SUBJECT = "Disk almost full"
-
-
-def _load_ha_config() -> Any:
-    """scripts/ha_config.py is not a package: load it by path."""
-    spec = importlib.util.spec_from_file_location(
-        "ha_config", REPO_ROOT / "scripts" / "ha_config.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ha_config = _load_ha_config()
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class HomeAssistantTestError(AssertionError):
@@ -527,7 +503,7 @@ async def _scenario(process: Process, api: Api, smtp_port: int) -> None:
     process.start()
     await _wait_until_up(process, api)
     await api.onboard()
-    assert not _port_open(smtp_port)  # nothing seeded: no listener before the config flow
+    assert not port_open(smtp_port)  # nothing seeded: no listener before the config flow
 
     entry_id = await _create_listener(api, smtp_port)
     await _create_policy(api, entry_id)
@@ -544,7 +520,7 @@ async def _scenario(process: Process, api: Api, smtp_port: int) -> None:
                 states = [
                     await api.state(entity[name, "open_incidents"]) for name in ("NAS", "Nagios")
                 ]
-                return all(s is not None and s["state"] == "0" for s in states) and _port_open(
+                return all(s is not None and s["state"] == "0" for s in states) and port_open(
                     smtp_port
                 )
             return False
@@ -607,7 +583,7 @@ async def _scenario(process: Process, api: Api, smtp_port: int) -> None:
     async with Websocket.connect(api) as ws:
         await api.wait_for_state(entity["NAS", "open_incidents"], "1")
         await api.wait_for_state(entity["Nagios", "open_incidents"], "1")
-        assert _port_open(smtp_port)
+        assert port_open(smtp_port)
         statuses = {
             i["incident_id"]: (i["status"], i["email_count"]) for i in await api.get_incidents()
         }
