@@ -61,3 +61,10 @@ EVENT_INCIDENT_PREFIX: Final = f"{DOMAIN}_incident_"
 EVENT_EMAIL_RECEIVED: Final = f"{DOMAIN}_email_received"
 
 SIGNAL_STATE_CHANGED: Final = f"{DOMAIN}_state_changed_{{}}"
+LISTENER_DEVICE: Final = "listener"
+
+
+def state_changed_signal(entry_id: str, device: str | None = None) -> str:
+    """The signal that updates every entity of an entry, or only those of one device: an
+    alert source (its subentry id) or `LISTENER_DEVICE`."""
+    return SIGNAL_STATE_CHANGED.format(entry_id if device is None else f"{entry_id}_{device}")

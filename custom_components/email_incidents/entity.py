@@ -12,7 +12,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, SIGNAL_STATE_CHANGED, SUBENTRY_SOURCE
+from .const import DOMAIN, LISTENER_DEVICE, SUBENTRY_SOURCE, state_changed_signal
 from .core.config import SourceConfig
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
@@ -106,13 +106,14 @@ class EmailIncidentsEntity(Entity):
         return self.runtime.listener is not None and self.runtime.listener.running
 
     async def async_added_to_hass(self) -> None:
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_STATE_CHANGED.format(self.runtime.entry.entry_id),
-                self._async_state_changed,
+        entry_id = self.runtime.entry.entry_id
+        for signal in (
+            state_changed_signal(entry_id),
+            state_changed_signal(entry_id, self.source_id or LISTENER_DEVICE),
+        ):
+            self.async_on_remove(
+                async_dispatcher_connect(self.hass, signal, self._async_state_changed)
             )
-        )
 
     @callback
     def _async_state_changed(self) -> None:

@@ -8,6 +8,7 @@ so nothing is announced that is not stored.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER, SIGNAL_STATE_CHANGED, SUBENTRY_POLICY, SUBENTRY_SOURCE
+from .const import (
+    DOMAIN,
+    LISTENER_DEVICE,
+    LOGGER,
+    SUBENTRY_POLICY,
+    SUBENTRY_SOURCE,
+    state_changed_signal,
+)
 from .core.config import SourceConfig, policy_from_data, source_from_data
 from .core.engine import (
     EngineLimits,
@@ -96,6 +104,9 @@ class EmailIncidentsRuntime:
         self._background_save: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         self._device_ids: dict[str, str | None] = {}
+        self._flush_handle: asyncio.Handle | None = None
+        self._changed_devices: set[str] = set()
+        self._all_changed = False
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -164,6 +175,7 @@ class EmailIncidentsRuntime:
         now = dt_util.utcnow()
         self.engine.state = state_from_data(data) if data is not None else type(self.engine.state)()
         self.engine.configure(self.engine.sources, self.engine.policies, now)
+        self._after_change()
 
     # --- the listener's sink ----------------------------------------------------------------
 
@@ -191,6 +203,7 @@ class EmailIncidentsRuntime:
         self._remember(delivery, email, now, result.outcomes)
         async_fire_email_received(self, email, delivery.client, result.outcomes, now)
         self._publish(result.events)
+        self._after_change([LISTENER_DEVICE, *(outcome.source_id for outcome in result.outcomes)])
         return _delivery_reply(result)
 
     def record_refusal(self, cause: RefusalCause, client: str, detail: str = "") -> None:
@@ -208,7 +221,7 @@ class EmailIncidentsRuntime:
                 f": {detail}" if detail else "",
             )
         self._schedule_background_save()
-        async_dispatcher_send(self.hass, SIGNAL_STATE_CHANGED.format(self.entry.entry_id))
+        self._after_change([LISTENER_DEVICE])
 
     def _remember(
         self,
@@ -239,6 +252,7 @@ class EmailIncidentsRuntime:
         events = tuple(change(dt_util.utcnow()) or ())
         await self.store.async_commit()
         self._publish(events)
+        self._after_change()
         return events
 
     def _publish(self, events: Iterable[IncidentEvent]) -> None:
@@ -246,8 +260,33 @@ class EmailIncidentsRuntime:
             async_fire_incident_event(self, event)
             for listener in self.incident_listeners:
                 listener(event)
+
+    @callback
+    def _after_change(self, devices: Iterable[str] | None = None) -> None:
+        """Reschedule the next deadline and write the states of the entities of `devices`
+        (alert sources or the listener; all when None) once, at the end of this turn of the
+        loop: the e-mails acknowledged by one write cost one pass, not one per e-mail."""
+        if devices is None:
+            self._all_changed = True
+        else:
+            self._changed_devices.update(devices)
+        if self._flush_handle is None:
+            self._flush_handle = self.hass.loop.call_soon(self._flush_changes)
+
+    @callback
+    def _flush_changes(self) -> None:
+        self._flush_handle = None
         self._schedule_deadline()
-        async_dispatcher_send(self.hass, SIGNAL_STATE_CHANGED.format(self.entry.entry_id))
+        entry_id = self.entry.entry_id
+        signals = (
+            [state_changed_signal(entry_id)]
+            if self._all_changed
+            else [state_changed_signal(entry_id, device) for device in self._changed_devices]
+        )
+        self._all_changed = False
+        self._changed_devices = set()
+        for signal in signals:
+            async_dispatcher_send(self.hass, signal)
 
     @callback
     def _schedule_background_save(self) -> None:

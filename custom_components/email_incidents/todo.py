@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -56,19 +56,34 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     """Items are the open incidents; only checking off is allowed."""
 
     _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
+    # Built when first asked for after a change, not on every state write: a busy source
+    # has hundreds of open incidents and its state is just their number.
+    _items: list[TodoItem] | None = None
+
+    @property
+    def state(self) -> int:
+        assert self.source_id is not None
+        return len(self.runtime.engine.open_incidents(self.source_id))
 
     @property
     def todo_items(self) -> list[TodoItem]:
         assert self.source_id is not None
-        return [
-            TodoItem(
-                uid=incident.id,
-                summary=_summary(incident),
-                status=TodoItemStatus.NEEDS_ACTION,
-                description=_description(incident),
-            )
-            for incident in self.runtime.engine.open_incidents(self.source_id)
-        ]
+        if self._items is None:
+            self._items = [
+                TodoItem(
+                    uid=incident.id,
+                    summary=_summary(incident),
+                    status=TodoItemStatus.NEEDS_ACTION,
+                    description=_description(incident),
+                )
+                for incident in self.runtime.engine.open_incidents(self.source_id)
+            ]
+        return self._items
+
+    @callback
+    def _async_state_changed(self) -> None:
+        self._items = None
+        super()._async_state_changed()
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
         incident = self.runtime.engine.get(item.uid) if item.uid else None
