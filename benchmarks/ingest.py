@@ -307,17 +307,28 @@ async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -
 
 
 def bytes_per_incident() -> tuple[int, int]:
-    """Memory the engine holds per incident, beyond the characters of its own text."""
-    data = prefilled_state()
+    """Memory held per stored incident, beyond the characters of its own text: the engine's
+    incident and the store's encoded record, as loaded from the files at start."""
     from custom_components.email_incidents.core.state import state_from_data
+    from custom_components.email_incidents.store import read_files
 
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    state = state_from_data(json.loads(json.dumps(data)))
-    engine = IncidentEngine(state)
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
+    folder = Path(tempfile.mkdtemp(prefix="email-incidents-memory-"))
+    try:
+        path = folder / f"email_incidents.{ENTRY_ID}"
+        path.write_text(json.dumps({"version": 1, "key": path.name, "data": prefilled_state()}))
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        disk, data = read_files(path)
+        assert data is not None
+        engine = IncidentEngine(state_from_data(data))
+        del data
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert len(disk.records) == len(engine.state.incidents) == STORED_INCIDENTS
     text = sum(
         len(incident.summary) + len(incident.details) + sum(len(e.message) for e in incident.log)
         for incident in engine.state.incidents.values()

@@ -22,7 +22,10 @@ import tempfile
 import time
 
 import aiosmtplib
-from ha_config import free_port, prepare, start_home_assistant
+from ha_config import REPO_ROOT, free_port, prepare, start_home_assistant
+
+sys.path.insert(0, str(REPO_ROOT))
+from custom_components.email_incidents.store import read_files
 
 CLIENTS = 20
 SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
@@ -68,11 +71,16 @@ async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.
 
 
 def stored_summaries(config_dir: Path) -> set[str]:
-    """Summaries of every stored incident, open (main file) or resolved (archive file)."""
+    """Summaries of every stored incident, read from the files as a start reads them."""
+    storage = config_dir / ".storage"
+    entries = json.loads((storage / "core.config_entries").read_text(encoding="utf-8"))
     return {
         str(incident["summary"])
-        for path in (config_dir / ".storage").glob("email_incidents.*")
-        for incident in json.loads(path.read_text(encoding="utf-8"))["data"]["incidents"]
+        for entry in entries["data"]["entries"]
+        if entry["domain"] == "email_incidents"
+        for incident in (read_files(storage / f"email_incidents.{entry['entry_id']}")[1] or {}).get(
+            "incidents", ()
+        )
     }
 
 
@@ -95,6 +103,7 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
         if process.poll() is None:
             process.kill()
             process.wait()
+    on_disk = stored_summaries(config_dir)
     # Start again from the same folder: it must load what was acknowledged.
     process = start_home_assistant(config_dir, log)
     try:
@@ -106,7 +115,8 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    stored = stored_summaries(config_dir)
+    # Lost if missing right after the kill, or after the restart wrote its own state.
+    stored = on_disk & stored_summaries(config_dir)
     lost = [token for token in acknowledged if token not in stored]
     for token in lost[:10]:
         print(f"LOST {token}")

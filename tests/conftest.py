@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
+import errno
+import os
 import smtplib
 import socket
 from typing import Any
@@ -144,6 +146,26 @@ def make_email(
 
 
 type SmtpSender = Callable[..., Any]
+
+
+class FailingDisk:
+    """While `failing`, every fsync fails as on a full disk: nothing can be made durable."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.failing = False
+        real_fsync = os.fsync
+
+        def _fsync(fd: int) -> None:
+            if self.failing:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", _fsync)
+
+
+@pytest.fixture
+def failing_disk(monkeypatch: pytest.MonkeyPatch) -> FailingDisk:
+    return FailingDisk(monkeypatch)
 
 
 @pytest.fixture

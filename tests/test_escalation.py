@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -31,7 +30,7 @@ from custom_components.email_incidents.core.models import (
 from custom_components.email_incidents.escalation import EVENT_MOBILE_APP_NOTIFICATION_ACTION
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 
-from .conftest import policy_subentry, source_subentry
+from .conftest import FailingDisk, policy_subentry, source_subentry
 from .entity_helpers import SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time("2026-11-23T08:00:00+00:00")  # a Monday
@@ -490,19 +489,18 @@ async def test_notifications_from_before_a_restart_are_cleared(
 
 @pytest.mark.usefixtures("setup_integration", "tablet")
 async def test_a_failed_write_keeps_the_incident_as_stored(
-    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: SendEmail
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    send_email: SendEmail,
+    failing_disk: FailingDisk,
 ) -> None:
     """The disk fills up while the phone is notified: the notification went out, its log entry
     and a button press are not stored (and so not announced); pressed again later, it counts."""
-    stored = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}"))
     notified: list[ServiceCall] = []
 
     async def _notify_and_break_the_disk(call: ServiceCall) -> None:
         notified.append(call)
-        content = stored.read_bytes()
-        stored.unlink()
-        stored.mkdir()  # renaming the new file over a directory fails
-        stored.with_suffix(".good").write_bytes(content)
+        failing_disk.failing = True
 
     hass.services.async_register("notify", "mobile_app_phone", _notify_and_break_the_disk)
     await _deliver(hass, send_email, subject=PROBLEM)
@@ -517,8 +515,7 @@ async def test_a_failed_write_keeps_the_incident_as_stored(
     await hass.async_block_till_done()
     assert _incident(config_entry).status is IncidentStatus.PENDING
 
-    stored.rmdir()
-    stored.with_suffix(".good").rename(stored)
+    failing_disk.failing = False
     hass.bus.async_fire(EVENT_MOBILE_APP_NOTIFICATION_ACTION, accept)
     await hass.async_block_till_done()
     assert _incident(config_entry).accepted_by == Actor(
@@ -533,19 +530,16 @@ async def test_a_level_that_cannot_be_stored_is_retried_later(
     freezer: FrozenDateTimeFactory,
     send_email: SendEmail,
     phone: list[ServiceCall],
+    failing_disk: FailingDisk,
 ) -> None:
     """Level 1 is due while the disk fails: nothing is announced, and the level is tried again
     30 seconds later, not in a tight loop."""
-    stored = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}"))
     await _deliver(hass, send_email, subject=PROBLEM)
     assert _levels(phone) == ["Escalation level 1"]
-    content = stored.read_bytes()
-    stored.unlink()
-    stored.mkdir()
+    failing_disk.failing = True
     await _advance(hass, freezer, 10)
     assert _levels(phone) == ["Escalation level 1"]
-    stored.rmdir()
-    stored.write_bytes(content)
+    failing_disk.failing = False
     await _advance(hass, freezer, 0.4)  # the disk is back, but the retry waits its 30 seconds
     assert _levels(phone) == ["Escalation level 1"]
     await _advance(hass, freezer, 0.1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 import shutil
 import smtplib
 import socket
@@ -35,8 +34,9 @@ from custom_components.email_incidents.const import (
 )
 from custom_components.email_incidents.core.models import IncidentStatus
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
+from custom_components.email_incidents.store import read_files, storage_path
 
-from .conftest import free_port, make_email, source_subentry
+from .conftest import FailingDisk, free_port, make_email, source_subentry
 
 
 def _runtime(entry: MockConfigEntry) -> EmailIncidentsRuntime:
@@ -46,11 +46,10 @@ def _runtime(entry: MockConfigEntry) -> EmailIncidentsRuntime:
 
 
 def _stored_incidents(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
-    """The incidents as written on disk, read straight from the file."""
-    path = Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}"))
-    stored = json.loads(path.read_text(encoding="utf-8"))
-    incidents = stored["data"]["incidents"]
-    return list(incidents.values()) if isinstance(incidents, dict) else list(incidents)
+    """The incidents as written on disk, read from the files as a start would read them."""
+    stored = read_files(storage_path(hass, entry.entry_id))[1]
+    assert stored is not None
+    return list(stored["incidents"])
 
 
 async def _dialogue(port: int, *lines: bytes, host: str = "127.0.0.1") -> list[bytes]:
@@ -305,14 +304,14 @@ async def test_message_id_retry_is_not_a_second_incident(
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_write_failure_answers_451_and_leaves_no_trace(
-    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    send_email: Any,
+    failing_disk: FailingDisk,
 ) -> None:
-    """The store's file cannot be replaced: 451, nothing in memory; after the fix, 250."""
+    """The disk is full: 451, nothing in memory or on disk; once there is room, 250."""
     await send_email(make_email(subject="first"))
-    path = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}"))
-    before = path.read_bytes()
-    path.unlink()
-    path.mkdir()  # renaming the new file over a directory fails
+    failing_disk.failing = True
     with pytest.raises(smtplib.SMTPDataError) as failed:
         await send_email(make_email(subject="second", message_id="<second@example.com>"))
     assert (failed.value.smtp_code, failed.value.smtp_error) == (
@@ -321,8 +320,7 @@ async def test_write_failure_answers_451_and_leaves_no_trace(
     )
     runtime = _runtime(config_entry)
     assert [incident.summary for incident in runtime.engine.incidents()] == ["first"]
-    path.rmdir()
-    path.write_bytes(before)
+    failing_disk.failing = False
     await send_email(make_email(subject="second", message_id="<second@example.com>"))
     assert sorted(incident.summary for incident in runtime.engine.incidents()) == [
         "first",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
@@ -21,9 +20,8 @@ from custom_components.email_incidents.core.models import (
     LogKind,
     Priority,
 )
-from custom_components.email_incidents.store import storage_path
 
-from .conftest import source_subentry
+from .conftest import FailingDisk, source_subentry
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -249,11 +247,11 @@ async def test_not_loaded(hass: HomeAssistant, setup_integration: MockConfigEntr
     assert refused.translation_key == "not_loaded"
 
 
-async def test_store_write_failure(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
+async def test_store_write_failure(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, failing_disk: FailingDisk
+) -> None:
     await _call(hass, "create_incident", source="source_nas", summary="Water leak")
-    path: Path = storage_path(hass, setup_integration.entry_id)
-    path.unlink()
-    path.mkdir()  # renaming the new file over a directory fails
+    failing_disk.failing = True
     with pytest.raises(HomeAssistantError) as failed:
         await _call(hass, "accept_incident", incident_id="INC-1")
     assert (failed.value.translation_domain, failed.value.translation_key) == (
@@ -261,7 +259,6 @@ async def test_store_write_failure(hass: HomeAssistant, setup_integration: MockC
         "store_failed",
     )
     assert _incident(setup_integration).status is IncidentStatus.PENDING
-    path.rmdir()
 
 
 def _schema_fields(schema: Any) -> set[str]:

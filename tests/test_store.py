@@ -1,4 +1,4 @@
-"""The store's two files: open incidents with every acknowledged e-mail, resolved ones apart."""
+"""The store's files: a snapshot, and a journal with one line per acknowledged write."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.email_incidents import store
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import IncidentStatus
+from custom_components.email_incidents.core.state import state_to_data
 
-from .conftest import make_email, source_subentry
+from .conftest import FailingDisk, make_email, source_subentry
 
 pytestmark = [
     pytest.mark.usefixtures("setup_integration"),
@@ -23,99 +25,209 @@ pytestmark = [
 
 
 def _files(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Path, Path]:
-    main = Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}"))
-    return main, main.with_name(f"{main.name}.resolved")
+    snapshot = store.storage_path(hass, entry.entry_id)
+    return snapshot, store.journal_path(snapshot)
 
 
-def _ids(path: Path) -> list[str]:
+def _snapshot_ids(path: Path) -> list[str]:
     return [record["id"] for record in json.loads(path.read_text())["data"]["incidents"]]
 
 
-async def test_resolved_incidents_live_in_the_archive(
+def _journal(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+async def _reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _statuses(entry: MockConfigEntry) -> list[tuple[str, IncidentStatus]]:
+    return [(i.id, i.status) for i in entry.runtime_data.engine.incidents()]
+
+
+async def test_a_write_appends_the_changes_to_the_journal(
     hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
 ) -> None:
-    main, archive = _files(hass, config_entry)
-    for subject in ("first", "second"):
-        await send_email(make_email(subject=subject))
+    snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="first"))
+    assert _snapshot_ids(snapshot) == ["INC-1"]  # the first write makes the snapshot
+    snapshot_content = snapshot.read_bytes()
+    await send_email(make_email(subject="second"))
     await hass.services.async_call(
         DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
     )
-    assert (_ids(main), _ids(archive)) == (["INC-2"], ["INC-1"])
-    archived_file = archive.stat().st_ino
-    await send_email(make_email(subject="third"))
-    # The acknowledgement of "third" rewrote the main file only.
-    assert archive.stat().st_ino == archived_file
-    assert _ids(main) == ["INC-2", "INC-3"]
-    await hass.services.async_call(
-        DOMAIN, "add_note", {"incident_id": "INC-1", "note": "late note"}, blocking=True
-    )
-    assert archive.stat().st_ino != archived_file  # a changed resolved incident is rewritten
-    await hass.config_entries.async_reload(config_entry.entry_id)
-    await hass.async_block_till_done()
-    engine = config_entry.runtime_data.engine
-    assert [(i.id, i.status) for i in engine.incidents()] == [
-        ("INC-3", IncidentStatus.PENDING),
+    assert snapshot.read_bytes() == snapshot_content
+    lines = _journal(journal)
+    assert [line["sequence"] for line in lines] == [2, 3]
+    assert [[(r["id"], r["status"]) for r in line["incidents"]] for line in lines] == [
+        [("INC-2", "pending")],
+        [("INC-1", "resolved")],
+    ]
+    assert lines[1]["meta"]["counters"]["received"] == 2
+    assert list(lines[0]["message_ids"]) == [config_entry.runtime_data.recent[-1].email.message_id]
+    before = state_to_data(config_entry.runtime_data.engine.state)
+    await _reload(hass, config_entry)
+    assert state_to_data(config_entry.runtime_data.engine.state) == before
+    assert _statuses(config_entry) == [
         ("INC-2", IncidentStatus.PENDING),
         ("INC-1", IncidentStatus.RESOLVED),
     ]
-    assert engine.get("INC-1").log[-1].message == "late note"
 
 
-async def test_crash_between_the_two_writes_keeps_the_resolution(
+async def test_a_line_cut_short_by_a_crash_is_ignored_and_replaced(
     hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
 ) -> None:
-    """Archive written, main file not: the incident is in both files; resolved wins."""
-    main, archive = _files(hass, config_entry)
-    await send_email(make_email(subject="flapping"))
-    pending_main = main.read_bytes()
-    await hass.services.async_call(
-        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
-    )
+    """A crash in the middle of an append leaves half a line that was never acknowledged."""
+    snapshot, journal = _files(hass, config_entry)
+    for subject in ("first", "second"):
+        await send_email(make_email(subject=subject))
     await hass.config_entries.async_unload(config_entry.entry_id)
-    main.write_bytes(pending_main)  # as if Home Assistant died before writing the main file
-    assert (_ids(main), _ids(archive)) == (["INC-1"], ["INC-1"])
+    with journal.open("ab") as file:
+        file.write(b'{"sequence":3,"meta":{"next_num')
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    [incident] = config_entry.runtime_data.engine.incidents()
-    assert incident.status is IncidentStatus.RESOLVED
+    assert [incident.summary for incident in config_entry.runtime_data.engine.incidents()] == [
+        "second",
+        "first",
+    ]
+    # An append after the broken line would be lost: the next write is a snapshot instead.
+    await send_email(make_email(subject="third"))
+    assert journal.read_bytes() == b""
+    assert _snapshot_ids(snapshot) == ["INC-1", "INC-2", "INC-3"]
+    await _reload(hass, config_entry)
+    assert len(config_entry.runtime_data.engine.incidents()) == 3
 
 
-async def test_removing_the_integration_deletes_both_files(
+async def test_lines_already_in_the_snapshot_are_not_replayed(
     hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
 ) -> None:
-    main, archive = _files(hass, config_entry)
-    await send_email(make_email(subject="gone soon"))
+    """A crash after a new snapshot but before the journal was emptied: its old lines, which
+    say INC-1 is pending, must not undo the resolution the snapshot holds."""
+    _snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="first"))
+    await send_email(make_email(subject="second"))
+    old_lines = journal.read_bytes()
+    assert _journal(journal)[0]["incidents"][0]["status"] == "pending"
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    with journal.open("ab") as file:
+        file.write(b"{")  # cut short: the next write is a snapshot
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
     await hass.services.async_call(
-        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
+        DOMAIN, "resolve_incident", {"incident_id": "INC-2"}, blocking=True
     )
-    assert main.exists()
-    assert archive.exists()
-    await hass.config_entries.async_remove(config_entry.entry_id)
-    assert not main.exists()
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    journal.write_bytes(old_lines)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert _statuses(config_entry) == [
+        ("INC-2", IncidentStatus.RESOLVED),
+        ("INC-1", IncidentStatus.PENDING),
+    ]
+
+
+async def test_the_journal_is_folded_into_a_snapshot_once_it_outgrows_it(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    send_email: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "JOURNAL_MIN_COMPACT_BYTES", 0)
+    snapshot, journal = _files(hass, config_entry)
+    incident_store = config_entry.runtime_data.store
+    await send_email(make_email(subject="first", body="x" * 2000))
+    assert incident_store.snapshots == 1
+    for number in range(6):
+        await send_email(make_email(subject=f"small {number}"))
+    # The snapshot is 2.7 KB and a line 0.7 KB: four lines outgrow it, the next write folds
+    # them into a new snapshot, and the one after that is a line again.
+    assert (incident_store.writes, incident_store.snapshots) == (7, 2)
+    assert _snapshot_ids(snapshot) == [f"INC-{number}" for number in range(1, 7)]
+    assert [line["sequence"] for line in _journal(journal)] == [7]
+    await _reload(hass, config_entry)
+    assert len(config_entry.runtime_data.engine.incidents()) == 7
+
+
+async def test_the_files_of_release_0_1_0_are_read_and_replaced(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    """0.1.0 kept open incidents in the main file and resolved ones in a `.resolved` file;
+    an incident in both was resolved just before a crash, and resolved wins."""
+    snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="open"))
+    await send_email(make_email(subject="flapping"))
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": "INC-2"}, blocking=True
+    )
+    data = state_to_data(config_entry.runtime_data.engine.state)
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    resolved = [record for record in data["incidents"] if record["status"] == "resolved"]
+    pending_copy = {**resolved[0], "status": "pending", "resolved": None, "resolved_by": None}
+    archive = store.legacy_archive_path(snapshot)
+    archive.write_text(json.dumps({"version": 1, "data": {"incidents": resolved}}))
+    main = {**data, "incidents": [data["incidents"][0], pending_copy]}
+    snapshot.write_text(json.dumps({"version": 1, "key": snapshot.name, "data": main}))
+    journal.unlink()
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert _statuses(config_entry) == [
+        ("INC-2", IncidentStatus.RESOLVED),
+        ("INC-1", IncidentStatus.PENDING),
+    ]
+    await send_email(make_email(subject="third"))
     assert not archive.exists()
+    assert _snapshot_ids(snapshot) == ["INC-1", "INC-2", "INC-3"]
+
+
+async def test_removing_the_integration_deletes_the_files(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="gone soon"))
+    await send_email(make_email(subject="gone too"))
+    assert snapshot.exists()
+    assert journal.exists()
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    assert not snapshot.exists()
+    assert not journal.exists()
+
+
+async def test_a_failed_append_leaves_no_part_of_its_line(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, failing_disk: FailingDisk
+) -> None:
+    snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="first"))
+    await send_email(make_email(subject="second"))
+    journal_content = journal.read_bytes()
+    failing_disk.failing = True
+    with pytest.raises(smtplib.SMTPDataError):
+        await send_email(make_email(subject="lost"))
+    assert journal.read_bytes() == journal_content
+    failing_disk.failing = False
+    await send_email(make_email(subject="third"))
+    assert journal.read_bytes() == b""  # after a failure, a snapshot starts afresh
+    assert _snapshot_ids(snapshot) == ["INC-1", "INC-2", "INC-3"]
 
 
 async def test_unloading_with_a_broken_disk_still_unloads(
-    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, smtp_port: int
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, failing_disk: FailingDisk
 ) -> None:
-    """Refusal counters wait for a later write; if the disk is gone at unload, the entry still
+    """Refusal counters wait for a later write; if the disk fails at unload, the entry still
     unloads (the store logs the error) and the acknowledged incident is on disk."""
-    main, _archive = _files(hass, config_entry)
     await send_email(make_email(subject="acknowledged"))
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         await send_email(
             make_email(to="nobody@homeassistant.local"), recipients=("nobody@homeassistant.local",)
         )
-    content = main.read_bytes()
-    main.unlink()
-    main.mkdir()
+    failing_disk.failing = True
     assert await hass.config_entries.async_unload(config_entry.entry_id)
-    main.rmdir()
-    main.write_bytes(content)
+    failing_disk.failing = False
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     [incident] = config_entry.runtime_data.engine.incidents()
     assert incident.summary == "acknowledged"
+    assert "refused_recipient" not in config_entry.runtime_data.engine.state.counters
 
 
 async def test_refusal_counters_are_written_at_unload(

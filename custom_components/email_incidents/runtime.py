@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -48,7 +49,7 @@ from .core.engine import (
 )
 from .core.models import InboundEmail, Priority
 from .core.parser import parse_email
-from .core.state import state_from_data, state_to_data
+from .core.state import state_from_data, take_changes
 from .escalation import EscalationNotifier
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
@@ -91,7 +92,7 @@ class EmailIncidentsRuntime:
         self.store = IncidentStore(
             hass,
             entry.entry_id,
-            snapshot=lambda: state_to_data(self.engine.state),
+            take_changes=lambda snapshot: take_changes(self.engine.state, all_message_ids=snapshot),
             restore=self._restore,
         )
         self.listener: SmtpListener | None = None
@@ -147,13 +148,12 @@ class EmailIncidentsRuntime:
         if self._background_save is not None:
             self._background_save()
             self._background_save = None
-        try:
-            # Counters (refusals) wait for the next write; this is the last one.
+        # Counters (refusals) wait for the next write; this is the last one. If it fails (the
+        # store logs it), the entry still unloads: every acknowledged e-mail is on disk
+        # already, only those counters are lost.
+        with contextlib.suppress(StoreWriteError):
             await self.store.async_commit()
-        except StoreWriteError:
-            # Logged by the store; the entry still unloads. Every acknowledged e-mail is on
-            # disk already, only those counters are lost.
-            return
+        self.store.close()
 
     def _source_configs(self) -> dict[str, SourceConfig]:
         return {

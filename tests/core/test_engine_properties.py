@@ -20,7 +20,7 @@ from custom_components.email_incidents.core.models import (
     InboundEmail,
     IncidentStatus,
 )
-from custom_components.email_incidents.core.state import state_to_data
+from custom_components.email_incidents.core.state import state_to_data, take_changes
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 USER = Actor(kind=ActorKind.USER, name="Anna")
@@ -89,6 +89,7 @@ def test_engine_keeps_its_promises(mode: str, actions: list[tuple[str, object, o
     engine = busy_engine(mode)
     now = T0
     first_seen: dict[str, tuple[datetime, str]] = {}
+    written = WrittenChanges()
     for action, argument, target in actions:
         match action:
             case "mail":
@@ -126,6 +127,31 @@ def test_engine_keeps_its_promises(mode: str, actions: list[tuple[str, object, o
             case _:
                 engine.prune(now + timedelta(days=60))
         check_indexes_and_schedules(engine, first_seen)
+        written.check(engine)
+
+
+class WrittenChanges:
+    """What the store would hold if it wrote only `take_changes`: always the whole state."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, object]] = {}
+        self.meta: dict[str, object] = {}
+
+    def check(self, engine: IncidentEngine) -> None:
+        changes = take_changes(engine.state)
+        self.meta = changes.meta
+        for incident_id, record in changes.incidents.items():
+            if record is None:
+                del self.records[incident_id]
+            else:
+                self.records[incident_id] = record
+        whole = json.loads(json.dumps(state_to_data(engine.state)))
+        assert json.loads(json.dumps(self.meta)) == {
+            key: value
+            for key, value in whole.items()
+            if key not in {"incidents", "recent_message_ids"}
+        }
+        assert json.loads(json.dumps(self.records)) == {r["id"]: r for r in whole["incidents"]}
 
 
 def check_indexes_and_schedules(

@@ -30,6 +30,7 @@ from custom_components.email_incidents.core.state import (
     incident_to_data,
     state_from_data,
     state_to_data,
+    take_changes,
 )
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
@@ -236,13 +237,13 @@ def test_unusable_data_raises_state_error(data: dict[str, Any]) -> None:
         state_from_data(data)
 
 
-def test_records_are_reused_and_refreshed() -> None:
-    """Writes reuse incidents' records, loaded or built, until an incident changes."""
-    from datetime import UTC, datetime
+def test_changes_are_taken_once() -> None:
+    """A write takes what changed since the previous one: created, changed, removed."""
+    from datetime import UTC, datetime, timedelta
 
     from custom_components.email_incidents.core.config import source_from_data
     from custom_components.email_incidents.core.engine import IncidentEngine
-    from custom_components.email_incidents.core.models import Actor, ActorKind
+    from custom_components.email_incidents.core.models import Actor, ActorKind, InboundEmail
 
     now = datetime(2026, 11, 26, tzinfo=UTC)
     actor = Actor(kind=ActorKind.USER, name="Anna")
@@ -250,19 +251,28 @@ def test_records_are_reused_and_refreshed() -> None:
     engine = IncidentEngine(sources={"nas": source})
     for summary in ("one", "two"):
         engine.create("nas", summary=summary, actor=actor, now=now)
+    changes = take_changes(engine.state)
+    assert list(changes.incidents) == ["INC-1", "INC-2"]  # in creation order
+    assert changes.meta == {
+        key: value for key, value in state_to_data(engine.state).items()
+        if key not in {"incidents", "recent_message_ids"}
+    }  # fmt: skip
+    assert take_changes(engine.state).incidents == {}
     engine.resolve("INC-1", actor, now)
-    written = json.loads(json.dumps(state_to_data(engine.state)))
-    loaded = state_from_data(written)
-    assert set(loaded.records) == {"INC-1", "INC-2"}
-    assert state_to_data(loaded) == written
-    reloaded = IncidentEngine(loaded, sources={"nas": source})
-    reloaded.add_note("INC-1", "after the fact", actor, now)
-    [record] = [r for r in state_to_data(reloaded.state)["incidents"] if r["id"] == "INC-1"]
-    assert record["log"][-1][2] == "after the fact"
+    assert [r["status"] for r in take_changes(engine.state).incidents.values()] == ["resolved"]
+    engine.prune(now + timedelta(days=90))
+    assert take_changes(engine.state).incidents == {"INC-1": None}
+    email = InboundEmail(message_id="<a@b>", envelope_recipients=("nas@example.org",))
+    engine.ingest(email, now)
+    assert take_changes(engine.state).message_ids == {"<a@b>": now.isoformat()}
+    assert take_changes(engine.state).message_ids == {}
+    assert take_changes(engine.state, all_message_ids=True).message_ids == {
+        "<a@b>": now.isoformat()
+    }
 
 
-def test_cached_records_follow_every_change_of_an_open_incident() -> None:
-    """E-mails, escalation steps and support hours (which log nothing) all reach the record."""
+def test_changes_carry_every_change_of_an_open_incident() -> None:
+    """E-mails, escalation steps and support hours (which log nothing) all reach the write."""
     from datetime import UTC, datetime, timedelta
 
     from custom_components.email_incidents.core.config import policy_from_data, source_from_data
@@ -281,9 +291,9 @@ def test_cached_records_follow_every_change_of_an_open_incident() -> None:
     email = InboundEmail(subject="On battery", envelope_recipients=("ups@example.org",))
 
     def record() -> dict[str, Any]:
-        [only] = state_to_data(engine.state)["incidents"]
-        assert only == incident_to_data(engine.state.incidents["INC-1"])
-        return only
+        changed = take_changes(engine.state).incidents
+        assert changed == {"INC-1": incident_to_data(engine.state.incidents["INC-1"])}
+        return changed["INC-1"] or {}
 
     engine.ingest(email, now)
     assert record()["emails"] == 1

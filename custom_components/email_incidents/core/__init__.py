@@ -38,7 +38,15 @@ from .rules import (
     normalise_subject,
     validate_field,
 )
-from .state import SCHEMA_VERSION, EngineState, StateError, state_from_data, state_to_data
+from .state import (
+    SCHEMA_VERSION,
+    EngineState,
+    StateChanges,
+    StateError,
+    state_from_data,
+    state_to_data,
+    take_changes,
+)
 
 __all__ = [
     "KEY_MAX_LENGTH",
@@ -64,6 +72,7 @@ __all__ = [
     "RuleError",
     "SourceConfig",
     "SourceOutcome",
+    "StateChanges",
     "StateError",
     "advance",
     "compile_pattern",
@@ -75,5 +84,6 @@ __all__ = [
     "source_from_data",
     "state_from_data",
     "state_to_data",
+    "take_changes",
     "validate_field",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 from .config import CreationMode, SourceConfig
@@ -147,6 +148,13 @@ def addressed_to(source: SourceConfig, email: InboundEmail) -> bool:
         base_address(address) in source.addresses
         for address in email.envelope_recipients + email.header_recipients
     )
+
+
+@lru_cache(maxsize=4096)
+def _normalised_subject(subject: str, summary_chars: int, strip_reply_tags: bool) -> str:
+    """Cached: each e-mail of a per-subject source is compared with every open incident."""
+    summary = clean_line(subject, summary_chars)
+    return normalise_subject(summary, strip_reply_tags_first=strip_reply_tags)
 
 
 def _is_heartbeat(incident: Incident) -> bool:
@@ -301,15 +309,15 @@ class IncidentEngine:
     def _is_duplicate(self, email: InboundEmail, now: datetime) -> bool:
         seen = self._state.recent_message_ids
         expired = now - self._limits.duplicate_window
-        for message_id, at in list(seen.items()):
-            if at > expired:
-                break
-            del seen[message_id]
+        # Oldest first: only the expired head is looked at, however many ids are kept.
+        while seen and (oldest := next(iter(seen.items())))[1] <= expired:
+            del seen[oldest[0]]
         if not email.message_id:
             return False
         if email.message_id in seen:
             return True
         seen[email.message_id] = now
+        self._state.unsaved_message_ids.append(email.message_id)
         return False
 
     def _decide(self, source: SourceConfig, email: InboundEmail) -> _Decision:
@@ -339,8 +347,7 @@ class IncidentEngine:
         return self._decide_by_key(source, email, open_incidents)
 
     def _subject_key(self, source: SourceConfig, subject: str) -> str:
-        summary = clean_line(subject, self._limits.summary_chars)
-        return normalise_subject(summary, strip_reply_tags_first=source.strip_reply_tags)
+        return _normalised_subject(subject, self._limits.summary_chars, source.strip_reply_tags)
 
     def _decide_by_key(
         self, source: SourceConfig, email: InboundEmail, open_incidents: list[Incident]
@@ -480,11 +487,16 @@ class IncidentEngine:
         message: str = "",
         actor: Actor | None = None,
     ) -> None:
+        self._changed(incident)
         incident.log.append(LogEntry(at=now, kind=kind, message=message, actor=actor))
         if len(incident.log) > self._limits.log_entries:
             # The first entries tell how it began, the newest what happens now.
             del incident.log[LOG_KEEP_FIRST]
             incident.log_dropped += 1
+
+    def _changed(self, incident: Incident) -> None:
+        """Every change to an incident goes through here or `_log`: the next write takes it."""
+        self._state.unsaved_incidents[incident.id] = None
 
     @staticmethod
     def _event(
@@ -594,8 +606,10 @@ class IncidentEngine:
                 continue
             if active and escalation.due is None:
                 incident.escalation = EscalationState(policy_id=escalation.policy_id, due=now)
+                self._changed(incident)
             elif not active:
                 incident.escalation = EscalationState(policy_id=escalation.policy_id, due=None)
+                self._changed(incident)
 
     # --- deadlines -----------------------------------------------------------------------------
 
@@ -647,6 +661,7 @@ class IncidentEngine:
             escalation = incident.escalation
             if escalation is None or escalation.due is None or escalation.due > now:
                 continue
+            self._changed(incident)
             if incident.status is not IncidentStatus.PENDING:
                 incident.escalation = None
                 continue
@@ -757,5 +772,5 @@ class IncidentEngine:
                 kept_per_source[incident.source_id] = kept + 1
         for incident_id in doomed:
             del self._state.incidents[incident_id]
-            self._state.records.pop(incident_id, None)
+            self._state.unsaved_incidents[incident_id] = None
         return len(doomed)

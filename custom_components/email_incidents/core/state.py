@@ -1,7 +1,9 @@
 """The engine's whole state and its JSON form, with schema versions and migrations.
 
-`state_to_data` builds new containers only (no list or dict of the live state is shared), so the
-result can be encoded on another thread while the engine goes on changing the state.
+The data built here holds new containers only (no list or dict of the live state is shared), so
+it can be encoded on another thread while the engine goes on changing the state. Besides the
+whole state (`state_to_data`), the state hands out what changed since it was last asked
+(`take_changes`), so that a write can carry only that.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from .models import (
 )
 
 SCHEMA_VERSION: Final = 1
-type RecordVersion = tuple[object, ...]
 INCIDENT_ID_PREFIX: Final = "INC-"
 
 
@@ -43,13 +44,21 @@ class EngineState:
     support_hours_off: set[str] = field(default_factory=set)
     recent_message_ids: dict[str, datetime] = field(default_factory=dict)
     heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
-    # Each incident's record with the version it was built from. An incident changes only by
-    # gaining a log entry, changing status or moving in its escalation, and most do none of
-    # that between two writes: each write reuses their records instead of rebuilding
-    # thousands of them on the event loop (a changed record is a new object, never altered).
-    records: dict[str, tuple[RecordVersion, dict[str, Any]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # Not yet taken by `take_changes`: the incidents created, changed or removed, in that
+    # order (a dict as an ordered set, so new incidents keep their creation order), and the
+    # Message-IDs recorded.
+    unsaved_incidents: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+    unsaved_message_ids: list[str] = field(default_factory=list, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateChanges:
+    """What changed since the previous `take_changes`, as JSON-able data."""
+
+    meta: dict[str, Any]
+    # The records of created or changed incidents; None for a removed one.
+    incidents: dict[str, dict[str, Any] | None]
+    message_ids: dict[str, str]
 
 
 def _time(value: datetime | None) -> str | None:
@@ -144,8 +153,9 @@ def incident_from_data(data: Mapping[str, Any]) -> Incident:
     )
 
 
-def state_to_data(state: EngineState) -> dict[str, Any]:
-    """JSON-able data of the state, with its schema version."""
+def meta_to_data(state: EngineState) -> dict[str, Any]:
+    """Everything but the incidents and the Message-IDs, with the schema version: small enough
+    to be written whole with every change."""
     return {
         "version": SCHEMA_VERSION,
         "next_number": state.next_number,
@@ -155,35 +165,44 @@ def state_to_data(state: EngineState) -> dict[str, Any]:
         },
         "maintenance": sorted(state.maintenance),
         "support_hours_off": sorted(state.support_hours_off),
-        "recent_message_ids": {
-            key: value.isoformat() for key, value in state.recent_message_ids.items()
-        },
         "heartbeat_anchor": {
             key: value.isoformat() for key, value in state.heartbeat_anchor.items()
         },
-        "incidents": [_record(state, incident) for incident in state.incidents.values()],
     }
 
 
-def record_version(incident: Incident) -> RecordVersion:
-    escalation = incident.escalation
-    return (
-        incident.status,
-        len(incident.log),
-        incident.log_dropped,
-        None
-        if escalation is None
-        else (escalation.policy_id, escalation.next_level, escalation.round, escalation.due),
+def state_to_data(state: EngineState) -> dict[str, Any]:
+    """JSON-able data of the whole state, with its schema version."""
+    return {
+        **meta_to_data(state),
+        "recent_message_ids": {
+            key: value.isoformat() for key, value in state.recent_message_ids.items()
+        },
+        "incidents": [incident_to_data(incident) for incident in state.incidents.values()],
+    }
+
+
+def take_changes(state: EngineState, *, all_message_ids: bool = False) -> StateChanges:
+    """What changed since the last call; the state starts counting afresh. With
+    `all_message_ids`, every Message-ID still kept, not only the new ones (for a snapshot)."""
+    unsaved, state.unsaved_incidents = state.unsaved_incidents, {}
+    message_ids, state.unsaved_message_ids = state.unsaved_message_ids, []
+    incidents = state.incidents
+    seen = state.recent_message_ids
+    return StateChanges(
+        meta=meta_to_data(state),
+        incidents={
+            incident_id: incident_to_data(incident)
+            if (incident := incidents.get(incident_id)) is not None
+            else None
+            for incident_id in unsaved
+        },
+        message_ids={
+            message_id: seen[message_id].isoformat()
+            for message_id in (seen if all_message_ids else message_ids)
+            if message_id in seen
+        },
     )
-
-
-def _record(state: EngineState, incident: Incident) -> dict[str, Any]:
-    version = record_version(incident)
-    cached = state.records.get(incident.id)
-    if cached is None or cached[0] != version:
-        cached = (version, incident_to_data(incident))
-        state.records[incident.id] = cached
-    return cached[1]
 
 
 def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
@@ -212,12 +231,10 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
     if not 0 <= version <= SCHEMA_VERSION:
         raise StateError(f"stored schema {version} is unknown to this release ({SCHEMA_VERSION})")
     try:
-        current = version == SCHEMA_VERSION
         while version < SCHEMA_VERSION:
             migrated = MIGRATIONS[version](migrated)
             version += 1
-        items = migrated.get("incidents", ())
-        incidents = [incident_from_data(item) for item in items]
+        incidents = [incident_from_data(item) for item in migrated.get("incidents", ())]
         state = EngineState(
             incidents={incident.id: incident for incident in incidents},
             # Ids are never reused, even if the stored counter is missing or behind.
@@ -238,11 +255,6 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
                 for k, v in migrated.get("heartbeat_anchor", {}).items()
             },
         )
-        if current:  # records written by this schema are exactly what the next write needs
-            state.records = {
-                incident.id: (record_version(incident), item)
-                for incident, item in zip(incidents, items, strict=True)
-            }
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
     return state
