@@ -157,6 +157,9 @@ def _normalised_subject(subject: str, summary_chars: int, strip_reply_tags: bool
     return normalise_subject(summary, strip_reply_tags_first=strip_reply_tags)
 
 
+PENDING: Final = IncidentStatus.PENDING
+
+
 def _is_heartbeat(incident: Incident) -> bool:
     first = incident.log[0] if incident.log else None
     return (
@@ -184,6 +187,8 @@ class IncidentEngine:
         self._addresses: dict[str, list[SourceConfig]] = {}
         self._catch_all: list[SourceConfig] = []
         self._open: dict[str, dict[str, Incident]] = {}
+        self._open_by_key: dict[tuple[str, str], dict[str, Incident]] = {}
+        self._open_by_subject: dict[tuple[str, str], dict[str, Incident]] = {}
         self._state = state or EngineState()
         self._index_sources()
         self._index_open()
@@ -221,6 +226,7 @@ class IncidentEngine:
         self._sources = dict(sources)
         self._policies = dict(policies)
         self._index_sources()
+        self._index_open()  # subjects are compared the way each source's settings say
         for source in self._sources.values():
             if source.expected_interval is not None:
                 self._state.heartbeat_anchor.setdefault(source.source_id, now)
@@ -233,10 +239,44 @@ class IncidentEngine:
         self._catch_all = [source for source in self._sources.values() if source.catch_all]
 
     def _index_open(self) -> None:
+        """Open incidents per source, oldest first, also by key and by normalised subject:
+        what an e-mail does is decided without a pass over every open incident."""
         self._open = {}
+        self._open_by_key = {}
+        self._open_by_subject = {}
         for incident in self._state.incidents.values():
             if incident.is_open:
-                self._open.setdefault(incident.source_id, {})[incident.id] = incident
+                self._add_open(incident)
+
+    def _lookups(
+        self, incident: Incident
+    ) -> list[tuple[dict[tuple[str, str], dict[str, Incident]], tuple[str, str]]]:
+        source = self._sources.get(incident.source_id)
+        subject = _normalised_subject(
+            incident.summary,
+            self._limits.summary_chars,
+            source.strip_reply_tags if source is not None else False,
+        )
+        lookups = [(self._open_by_subject, (incident.source_id, subject))]
+        if incident.key is not None:
+            lookups.append((self._open_by_key, (incident.source_id, incident.key)))
+        return lookups
+
+    def _add_open(self, incident: Incident) -> None:
+        self._open.setdefault(incident.source_id, {})[incident.id] = incident
+        for lookup, key in self._lookups(incident):
+            lookup.setdefault(key, {})[incident.id] = incident
+
+    def _remove_open(self, incident: Incident) -> None:
+        self._open.get(incident.source_id, {}).pop(incident.id, None)
+        for lookup, key in self._lookups(incident):
+            same = lookup.get(key, {})
+            same.pop(incident.id, None)
+            if not same:
+                lookup.pop(key, None)
+
+    def _open_with_key(self, source_id: str, key: str) -> list[Incident]:
+        return list(self._open_by_key.get((source_id, key), {}).values())
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -325,33 +365,33 @@ class IncidentEngine:
             return _Decision(Outcome.MAINTENANCE)
         if not source.filters.matches(email):
             return _Decision(Outcome.FILTERED)
-        open_incidents = list(self._open.get(source.source_id, {}).values())
+        open_incidents = self._open.get(source.source_id, {}).values()
         match source.creation_mode:
             case CreationMode.EVERY_EMAIL:
                 return _Decision(Outcome.CREATED)
             case CreationMode.PER_SUBJECT:
                 wanted = self._subject_key(source, email.subject)
-                for incident in reversed(open_incidents):
-                    if self._subject_key(source, incident.summary) == wanted:
-                        return _Decision(Outcome.APPENDED, (incident,))
+                same = self._open_by_subject.get((source.source_id, wanted), {}).values()
+                if same:
+                    return _Decision(Outcome.APPENDED, (next(reversed(same)),))
                 return _Decision(Outcome.CREATED)
             case CreationMode.WHEN_ALL_RESOLVED:
                 if open_incidents:
-                    return _Decision(Outcome.APPENDED, (open_incidents[-1],))
+                    return _Decision(Outcome.APPENDED, (next(reversed(open_incidents)),))
                 return _Decision(Outcome.CREATED)
             case CreationMode.WHEN_ALL_ACCEPTED_OR_RESOLVED:
-                pending = [i for i in open_incidents if i.status is IncidentStatus.PENDING]
-                if pending:
-                    return _Decision(Outcome.APPENDED, (pending[-1],))
+                pending = (
+                    i for i in reversed(open_incidents) if i.status is IncidentStatus.PENDING
+                )
+                if (newest := next(pending, None)) is not None:
+                    return _Decision(Outcome.APPENDED, (newest,))
                 return _Decision(Outcome.CREATED)
-        return self._decide_by_key(source, email, open_incidents)
+        return self._decide_by_key(source, email)
 
     def _subject_key(self, source: SourceConfig, subject: str) -> str:
         return _normalised_subject(subject, self._limits.summary_chars, source.strip_reply_tags)
 
-    def _decide_by_key(
-        self, source: SourceConfig, email: InboundEmail, open_incidents: list[Incident]
-    ) -> _Decision:
+    def _decide_by_key(self, source: SourceConfig, email: InboundEmail) -> _Decision:
         key = source.key_rule.extract(email) if source.key_rule is not None else None
         if key is None:
             match source.no_key_fallback:
@@ -363,7 +403,7 @@ class IncidentEngine:
         accepts = (
             not resolves and source.accept_rule is not None and source.accept_rule.matches(email)
         )
-        matching = tuple(i for i in open_incidents if key is not None and i.key == key)
+        matching = tuple(self._open_with_key(source.source_id, key)) if key is not None else ()
         if resolves:
             return _Decision(
                 Outcome.RESOLVED if matching else Outcome.ORPHAN_RESOLVE, matching, key
@@ -452,7 +492,7 @@ class IncidentEngine:
                 policy, now, active=self._escalation_active(source, priority)
             )
         self._state.incidents[incident.id] = incident
-        self._open.setdefault(source.source_id, {})[incident.id] = incident
+        self._add_open(incident)
         return incident
 
     def _escalation_active(self, source: SourceConfig, priority: Priority) -> bool:
@@ -476,7 +516,7 @@ class IncidentEngine:
         incident.resolved_by = actor
         incident.escalation = None
         self._log(incident, LogKind.RESOLVED, now, "", actor)
-        self._open.get(incident.source_id, {}).pop(incident.id, None)
+        self._remove_open(incident)
         return self._event(IncidentEventType.RESOLVED, incident, now, actor=actor, email=email)
 
     def _log(
@@ -531,7 +571,7 @@ class IncidentEngine:
     ) -> tuple[IncidentEvent, ...]:
         if source_id not in self._sources:
             raise IncidentError("unknown_source", source_id=source_id)
-        matching = [i for i in self._open.get(source_id, {}).values() if i.key == key]
+        matching = self._open_with_key(source_id, key)
         if not matching:
             raise IncidentError("not_open", source_id=source_id)
         return tuple(self._resolve(incident, actor, now) for incident in matching)
@@ -626,7 +666,7 @@ class IncidentEngine:
     def _heartbeat_at(self, source: SourceConfig) -> datetime | None:
         if source.expected_interval is None:
             return None
-        if any(_is_heartbeat(i) for i in self._open.get(source.source_id, {}).values()):
+        if any(map(_is_heartbeat, self._open_with_key(source.source_id, HEARTBEAT_KEY))):
             return None
         anchors = [
             at
@@ -720,7 +760,7 @@ class IncidentEngine:
         """Any e-mail from a source ends its "no e-mail" incident."""
         return [
             self._resolve(incident, Actor(kind=ActorKind.HEARTBEAT), now)
-            for incident in list(self._open.get(source.source_id, {}).values())
+            for incident in self._open_with_key(source.source_id, HEARTBEAT_KEY)
             if _is_heartbeat(incident)
         ]
 
