@@ -121,6 +121,7 @@ def test_engine_keeps_its_promises(mode: str, actions: list[tuple[str, object, o
                         break
                 deadline = engine.next_deadline()
                 assert deadline is None or deadline > now
+                assert deadline == scanned_deadline(engine)
             case "support_hours":
                 assert isinstance(argument, bool)
                 engine.set_support_hours("ups", argument, now)
@@ -128,6 +129,18 @@ def test_engine_keeps_its_promises(mode: str, actions: list[tuple[str, object, o
                 engine.prune(now + timedelta(days=60))
         check_indexes_and_schedules(engine, first_seen)
         written.check(engine)
+
+
+def scanned_deadline(engine: IncidentEngine) -> datetime | None:
+    """The next deadline from a scan of every open incident (the engine keeps it up to date
+    incrementally)."""
+    moments = [
+        moment
+        for incident in engine.incidents()
+        if incident.is_open and (moment := engine._next_moment(incident)) is not None
+    ]
+    moments += [at for source in engine.sources.values() if (at := engine._heartbeat_at(source))]
+    return min(moments, default=None)
 
 
 class WrittenChanges:

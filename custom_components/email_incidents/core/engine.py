@@ -189,6 +189,10 @@ class IncidentEngine:
         self._open: dict[str, dict[str, Incident]] = {}
         self._open_by_key: dict[tuple[str, str], dict[str, Incident]] = {}
         self._open_by_subject: dict[tuple[str, str], dict[str, Incident]] = {}
+        # Each open incident's next moment (escalation or auto-resolve), recomputed only for
+        # the incidents changed since: the next deadline is asked for after every change.
+        self._moments: dict[str, datetime] = {}
+        self._moments_stale: set[str] = set()
         self._state = state or EngineState()
         self._index_sources()
         self._index_open()
@@ -244,9 +248,11 @@ class IncidentEngine:
         self._open = {}
         self._open_by_key = {}
         self._open_by_subject = {}
+        self._moments = {}
         for incident in self._state.incidents.values():
             if incident.is_open:
                 self._add_open(incident)
+        self._moments_stale = {incident.id for incident in self._open_all()}
 
     def _lookups(
         self, incident: Incident
@@ -535,8 +541,10 @@ class IncidentEngine:
             incident.log_dropped += 1
 
     def _changed(self, incident: Incident) -> None:
-        """Every change to an incident goes through here or `_log`: the next write takes it."""
+        """Every change to an incident goes through here or `_log`: the next write takes it,
+        and the next deadline looks at it again."""
         self._state.unsaved_incidents[incident.id] = None
+        self._moments_stale.add(incident.id)
 
     @staticmethod
     def _event(
@@ -678,18 +686,35 @@ class IncidentEngine:
         ]
         return max(anchors) + source.expected_interval if anchors else None
 
+    def _next_moment(self, incident: Incident) -> datetime | None:
+        """When an open incident escalates or resolves by itself, whichever comes first."""
+        moments = [
+            at
+            for at in (
+                incident.escalation.due if incident.escalation is not None else None,
+                self._auto_resolve_at(incident),
+            )
+            if at is not None
+        ]
+        return min(moments, default=None)
+
     def next_deadline(self) -> datetime | None:
         """The earliest escalation, auto-resolve or heartbeat moment, if any."""
-        moments: list[datetime] = []
-        for incident in self._open_all():
-            if incident.escalation is not None and incident.escalation.due is not None:
-                moments.append(incident.escalation.due)
-            if (at := self._auto_resolve_at(incident)) is not None:
-                moments.append(at)
-        moments.extend(
-            at for source in self._sources.values() if (at := self._heartbeat_at(source))
+        for incident_id in self._moments_stale:
+            incident = self._state.incidents.get(incident_id)
+            moment = (
+                None if incident is None or not incident.is_open else self._next_moment(incident)
+            )
+            if moment is None:
+                self._moments.pop(incident_id, None)
+            else:
+                self._moments[incident_id] = moment
+        self._moments_stale.clear()
+        heartbeats = (self._heartbeat_at(source) for source in self._sources.values())
+        return min(
+            (at for at in (*heartbeats, min(self._moments.values(), default=None)) if at),
+            default=None,
         )
-        return min(moments, default=None)
 
     def run_due(self, now: datetime) -> tuple[IncidentEvent, ...]:
         """Everything due at or before `now`: auto-resolve, escalation levels, heartbeats."""
