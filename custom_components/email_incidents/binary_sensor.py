@@ -31,9 +31,7 @@ PROBLEM = EmailIncidentsBinarySensorDescription(
     key="problem",
     translation_key="problem",
     device_class=BinarySensorDeviceClass.PROBLEM,
-    is_on_fn=lambda runtime, source_id: bool(
-        source_id and runtime.engine.open_incidents(source_id)
-    ),
+    is_on_fn=lambda runtime, source_id: bool(source_id and runtime.engine.open_count(source_id)),
 )
 RUNNING = EmailIncidentsBinarySensorDescription(
     key="running",

@@ -44,17 +44,16 @@ class ListenerSensorDescription(SensorEntityDescription):
 
 
 def _status(runtime: EmailIncidentsRuntime, source_id: str) -> str:
-    statuses = {incident.status for incident in runtime.engine.open_incidents(source_id)}
-    if IncidentStatus.PENDING in statuses:
+    if runtime.engine.open_count(source_id, IncidentStatus.PENDING):
         return "pending"
-    return "accepted" if statuses else "ok"
+    return "accepted" if runtime.engine.open_count(source_id) else "ok"
 
 
 def _open_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str, Any]:
-    incidents = runtime.engine.open_incidents(source_id)
+    engine = runtime.engine
     return {
-        "pending": sum(i.status is IncidentStatus.PENDING for i in incidents),
-        "accepted": sum(i.status is IncidentStatus.ACCEPTED for i in incidents),
+        "pending": engine.open_count(source_id, IncidentStatus.PENDING),
+        "accepted": engine.open_count(source_id, IncidentStatus.ACCEPTED),
         "incidents": [
             {
                 "id": incident.id,
@@ -63,7 +62,7 @@ def _open_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str
                 "key": incident.key,
                 "created": incident.created.isoformat(),
             }
-            for incident in incidents[:NEWEST_SHOWN]
+            for incident in engine.open_incidents(source_id, NEWEST_SHOWN)
         ],
     }
 
@@ -92,7 +91,7 @@ SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
         key="open_incidents",
         translation_key="open_incidents",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda runtime, source_id: len(runtime.engine.open_incidents(source_id)),
+        value_fn=lambda runtime, source_id: runtime.engine.open_count(source_id),
         attributes_fn=_open_attributes,
     ),
     SourceSensorDescription(

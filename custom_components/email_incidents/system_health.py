@@ -27,6 +27,6 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         "listener_running": runtime.listener is not None and runtime.listener.running,
         "address": f"{settings.host}:{settings.port}",
         "tls": settings.tls_enabled,
-        "open_incidents": sum(len(engine.open_incidents(source)) for source in engine.sources),
+        "open_incidents": sum(engine.open_count(source) for source in engine.sources),
         "emails_received": engine.state.counters.get("received", 0),
     }

@@ -63,7 +63,7 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     @property
     def state(self) -> int:
         assert self.source_id is not None
-        return len(self.runtime.engine.open_incidents(self.source_id))
+        return self.runtime.engine.open_count(self.source_id)
 
     @property
     def todo_items(self) -> list[TodoItem]:

@@ -135,6 +135,15 @@ def test_per_subject_without_tag_stripping() -> None:
     assert outcomes(engine, mail("Re: Disk failure")) == ["created"]
 
 
+def test_per_subject_groups_emails_without_a_subject() -> None:
+    """They open one "(no subject)" incident, not one each."""
+    engine = engine_with(source(creation_mode="per_subject"))
+    assert outcomes(engine, mail("")) == ["created"]
+    assert outcomes(engine, mail("  ")) == ["appended"]
+    [incident] = engine.incidents()
+    assert (incident.summary, incident.email_count) == ("(no subject)", 2)
+
+
 def test_when_all_resolved() -> None:
     engine = engine_with(source(creation_mode="when_all_resolved"))
     engine.ingest(mail("first"), T0)

@@ -182,6 +182,12 @@ def check_indexes_and_schedules(
             for incident in everything
             if incident.source_id == source_id and incident.is_open
         ]
+        assert engine.open_count(source_id) == len(open_incidents)
+        for status in (IncidentStatus.PENDING, IncidentStatus.ACCEPTED):
+            assert engine.open_count(source_id, status) == sum(
+                incident.status is status for incident in open_incidents
+            )
+        assert engine.open_incidents(source_id, 2) == open_incidents[:2]
         heartbeats = [
             i for i in open_incidents if i.log[0].actor == Actor(kind=ActorKind.HEARTBEAT)
         ]

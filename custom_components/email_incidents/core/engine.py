@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from itertools import islice
 from typing import Final
 
 from .config import CreationMode, SourceConfig
@@ -153,11 +154,12 @@ def addressed_to(source: SourceConfig, email: InboundEmail) -> bool:
 @lru_cache(maxsize=4096)
 def _normalised_subject(subject: str, summary_chars: int, strip_reply_tags: bool) -> str:
     """Cached: each e-mail of a per-subject source is compared with every open incident."""
-    summary = clean_line(subject, summary_chars)
+    summary = clean_line(subject, summary_chars) or NO_SUBJECT
     return normalise_subject(summary, strip_reply_tags_first=strip_reply_tags)
 
 
 PENDING: Final = IncidentStatus.PENDING
+NO_SUBJECT: Final = "(no subject)"
 
 
 def _is_heartbeat(incident: Incident) -> bool:
@@ -189,6 +191,7 @@ class IncidentEngine:
         self._open: dict[str, dict[str, Incident]] = {}
         self._open_by_key: dict[tuple[str, str], dict[str, Incident]] = {}
         self._open_by_subject: dict[tuple[str, str], dict[str, Incident]] = {}
+        self._open_counts: dict[str, dict[IncidentStatus, int]] = {}
         # Each open incident's next moment (escalation or auto-resolve), recomputed only for
         # the incidents changed since: the next deadline is asked for after every change.
         self._moments: dict[str, datetime] = {}
@@ -248,6 +251,7 @@ class IncidentEngine:
         self._open = {}
         self._open_by_key = {}
         self._open_by_subject = {}
+        self._open_counts = {}
         self._moments = {}
         for incident in self._state.incidents.values():
             if incident.is_open:
@@ -268,13 +272,20 @@ class IncidentEngine:
             lookups.append((self._open_by_key, (incident.source_id, incident.key)))
         return lookups
 
+    def _count_open(self, incident: Incident, change: int) -> None:
+        counts = self._open_counts.setdefault(incident.source_id, {})
+        counts[incident.status] = counts.get(incident.status, 0) + change
+
     def _add_open(self, incident: Incident) -> None:
         self._open.setdefault(incident.source_id, {})[incident.id] = incident
+        self._count_open(incident, 1)
         for lookup, key in self._lookups(incident):
             lookup.setdefault(key, {})[incident.id] = incident
 
     def _remove_open(self, incident: Incident) -> None:
-        self._open.get(incident.source_id, {}).pop(incident.id, None)
+        """Before its status changes: the incident is counted under its open status."""
+        if self._open.get(incident.source_id, {}).pop(incident.id, None) is not None:
+            self._count_open(incident, -1)
         for lookup, key in self._lookups(incident):
             same = lookup.get(key, {})
             same.pop(incident.id, None)
@@ -484,7 +495,7 @@ class IncidentEngine:
             id=f"{INCIDENT_ID_PREFIX}{number}",
             source_id=source.source_id,
             status=IncidentStatus.PENDING,
-            summary=clean_line(summary, self._limits.summary_chars) or "(no subject)",
+            summary=clean_line(summary, self._limits.summary_chars) or NO_SUBJECT,
             details=clean_text(details, self._limits.details_chars),
             key=key,
             priority=priority,
@@ -507,7 +518,9 @@ class IncidentEngine:
     def _accept(
         self, incident: Incident, actor: Actor, now: datetime, email: InboundEmail | None = None
     ) -> IncidentEvent:
+        self._count_open(incident, -1)
         incident.status = IncidentStatus.ACCEPTED
+        self._count_open(incident, 1)
         incident.accepted = now
         incident.accepted_by = actor
         incident.escalation = None
@@ -517,12 +530,12 @@ class IncidentEngine:
     def _resolve(
         self, incident: Incident, actor: Actor, now: datetime, email: InboundEmail | None = None
     ) -> IncidentEvent:
+        self._remove_open(incident)
         incident.status = IncidentStatus.RESOLVED
         incident.resolved = now
         incident.resolved_by = actor
         incident.escalation = None
         self._log(incident, LogKind.RESOLVED, now, "", actor)
-        self._remove_open(incident)
         return self._event(IncidentEventType.RESOLVED, incident, now, actor=actor, email=email)
 
     def _log(
@@ -794,9 +807,14 @@ class IncidentEngine:
     def get(self, incident_id: str) -> Incident | None:
         return self._state.incidents.get(incident_id)
 
-    def open_incidents(self, source_id: str) -> list[Incident]:
-        """Open incidents of a source, newest first."""
-        return list(reversed(self._open.get(source_id, {}).values()))
+    def open_incidents(self, source_id: str, limit: int | None = None) -> list[Incident]:
+        """Open incidents of a source, newest first (the newest `limit` of them)."""
+        return list(islice(reversed(self._open.get(source_id, {}).values()), limit))
+
+    def open_count(self, source_id: str, status: IncidentStatus | None = None) -> int:
+        """How many incidents of a source are open (with that open status)."""
+        counts = self._open_counts.get(source_id, {})
+        return sum(counts.values()) if status is None else counts.get(status, 0)
 
     def incidents(
         self,
