@@ -288,10 +288,13 @@ async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -
         message["Subject"] = f"Latency {number % 20}"
         message["Message-ID"] = f"<{token}@bench.example>"
         message.set_content("latency probe")
+        await client.mail("latency@example.com")
+        await client.rcpt("bench@homeassistant.local")
+        # From here on only the DATA command and the message itself are left to send.
         sent[message["Message-ID"]] = time.time()
-        await client.send_message(message)
+        await client.data(message.as_bytes())
     await client.quit()
-    await asyncio.sleep(1)
+    await asyncio.sleep(2)  # the probe writes what it saw every half second
     received: dict[str, float] = {}
     for line in (config_dir / "bench_events.log").read_text().splitlines():
         stamp, _, message_id = line.partition(" ")

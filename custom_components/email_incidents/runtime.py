@@ -62,6 +62,7 @@ REFUSAL_LOG_PERIOD = 3600.0
 BACKGROUND_SAVE_DELAY = 5.0
 PRUNE_INTERVAL = timedelta(hours=1)
 DEADLINE_RETRY_DELAY = timedelta(seconds=30)
+INLINE_PARSE_BYTES = 4096
 
 type IncidentEventListener = Callable[[IncidentEvent], None]
 
@@ -183,14 +184,19 @@ class EmailIncidentsRuntime:
         return self.engine.accepts_recipient(address)
 
     async def async_deliver(self, delivery: Delivery) -> str:
-        email = await self.hass.async_add_executor_job(
-            partial(
-                parse_email,
-                delivery.content,
-                envelope_sender=delivery.mail_from,
-                envelope_recipients=delivery.rcpt_tos,
-            )
+        parse = partial(
+            parse_email,
+            delivery.content,
+            envelope_sender=delivery.mail_from,
+            envelope_recipients=delivery.rcpt_tos,
         )
+        # A typical alert is parsed in well under a millisecond, less than the trip to a
+        # worker thread and back costs; even hostile input of this size takes a few. Larger
+        # e-mails are parsed in the executor.
+        if len(delivery.content) <= INLINE_PARSE_BYTES:
+            email = parse()
+        else:
+            email = await self.hass.async_add_executor_job(parse)
         now = dt_util.utcnow()
         result = self.engine.ingest(email, now)
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from functools import lru_cache
 from itertools import islice
 import re
 import string
@@ -109,9 +110,24 @@ class _Texts:
     forwarded: list[str] = field(default_factory=list)
 
 
+# The same few addresses arrive with every e-mail and the stdlib's address parser is slow:
+# results for values up to this length are kept (at most this many).
+_CACHED_ADDRESS_CHARS = 512
+_CACHED_ADDRESSES = 2048
+
+
 def normalise_address(address: str) -> str:
     """Lower-cased bare address from 'Name <Addr@Dom>', '<addr>' or 'addr'; '' if none."""
+    if len(address) <= _CACHED_ADDRESS_CHARS:
+        return _normalise_address_cached(address)
+    return _normalise_address(address)
+
+
+def _normalise_address(address: str) -> str:
     return _bare_address(parseaddr(clean_line(address))[1])
+
+
+_normalise_address_cached = lru_cache(maxsize=_CACHED_ADDRESSES)(_normalise_address)
 
 
 def _bare_address(address: str) -> str:
@@ -379,11 +395,22 @@ class _MimeWalker:
 def _addresses(entity: _Entity, name: str, limits: ParseLimits) -> tuple[str, ...]:
     """Normalised addresses of every occurrence of an address header, first occurrence kept.
     Parsed before RFC 2047 decoding: a decoded display name may contain commas."""
-    values = [value[: limits.max_header_value_chars] for value in entity.raw_headers.get(name, ())]
+    values = tuple(
+        value[: limits.max_header_value_chars] for value in entity.raw_headers.get(name, ())
+    )
     if not values:
         return ()
+    if sum(map(len, values)) <= _CACHED_ADDRESS_CHARS:
+        return _parse_addresses_cached(values)
+    return _parse_addresses(values)
+
+
+def _parse_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     found = (_bare_address(address) for _display_name, address in getaddresses(values))
     return tuple(dict.fromkeys(address for address in found if address))
+
+
+_parse_addresses_cached = lru_cache(maxsize=_CACHED_ADDRESSES)(_parse_addresses)
 
 
 def _date(value: str) -> datetime | None:
