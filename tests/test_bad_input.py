@@ -22,9 +22,9 @@ from custom_components.email_incidents.const import (
 
 from .conftest import make_email, source_subentry
 
-# Measured on 2 loaded cores: 1 MiB of folded header lines 1.2 s, 500 connections at once 0.5 s,
-# a catastrophic regex 0.13 s, everything else below 0.1 s. The bound here proves the handling
-# is bounded; scripts/bench reports the figures.
+# A bound that proves the handling ends, not a speed test: how long the loop really stalls on
+# each of these inputs is measured against a running Home Assistant by benchmarks/ingest.py
+# (all below 100 ms).
 LOOP_LAG_LIMIT = 5.0
 pytestmark = [
     pytest.mark.usefixtures("setup_integration"),
@@ -54,11 +54,17 @@ pytestmark = [
 
 
 class LoopWatch:
-    """The longest time Home Assistant's loop did not get to run a 10 ms timer."""
+    """The longest time Home Assistant's loop did not get to run a 10 ms timer.
+
+    The test harness runs the loop in asyncio's debug mode, which records a stack trace for
+    every callback and future and makes a burst of connections several times slower than in
+    Home Assistant; it is switched off while the loop is watched.
+    """
 
     def __init__(self) -> None:
         self.worst = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._debug = False
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -68,13 +74,17 @@ class LoopWatch:
             self.worst = max(self.worst, loop.time() - started - 0.01)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._watch())
+        loop = asyncio.get_running_loop()
+        self._debug = loop.get_debug()
+        loop.set_debug(False)
+        self._task = loop.create_task(self._watch())
 
     async def stop(self) -> float:
         assert self._task is not None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        asyncio.get_running_loop().set_debug(self._debug)
         return self.worst
 
 

@@ -167,6 +167,9 @@ _REFUSAL_OF_REPLY = {
 }
 
 
+_COMMAND_NAMES: dict[type[SMTP], list[str]] = {}
+
+
 class _Session(SMTP):
     """One client connection."""
 
@@ -194,6 +197,17 @@ class _Session(SMTP):
             authenticator=listener.authenticate if settings.auth_enabled else None,
             loop=listener.loop,
         )
+
+    @override
+    def __dir__(self) -> list[str]:
+        """aiosmtpd finds its command and AUTH methods with dir() and inspect.getmembers() on
+        every new connection; listing only those makes a connection about three times cheaper
+        to set up, and a burst of connections is set up in one turn of the loop."""
+        session_class = type(self)
+        if (names := _COMMAND_NAMES.get(session_class)) is None:
+            names = [name for name in dir(session_class) if name.startswith(("smtp_", "auth_"))]
+            _COMMAND_NAMES[session_class] = names
+        return names
 
     @property
     def client(self) -> str:
@@ -317,7 +331,8 @@ class _Session(SMTP):
         that breaks a limit is read to its end but not kept (RFC 5321 4.2.5)."""
         assert self.envelope is not None
         limit = self.data_size_limit
-        lines: list[bytes] = []
+        # One growing buffer: joining a million short lines at the end would hold the loop.
+        content = bytearray()
         size = 0
         problem: str | None = None
         inside_long_line = False
@@ -330,7 +345,7 @@ class _Session(SMTP):
                 await self._reader.read(err.consumed)
                 inside_long_line = True
                 problem = problem or _LINE_TOO_LONG
-                lines.clear()
+                content.clear()
                 continue
             if inside_long_line:  # the end of a line that was too long, never the final dot
                 inside_long_line = False
@@ -342,14 +357,12 @@ class _Session(SMTP):
             size += len(line)
             if limit and size > limit:
                 problem = _TOO_MUCH_DATA
-                lines.clear()
+                content.clear()
                 continue
-            lines.append(line[1:] if line.startswith(b".") else line)
+            content += memoryview(line)[1:] if line.startswith(b".") else line
         if problem is not None:
             return problem
-        content = b"".join(lines)
-        self.envelope.content = content
-        self.envelope.original_content = content
+        self.envelope.content = self.envelope.original_content = bytes(content)
         return None
 
     @override

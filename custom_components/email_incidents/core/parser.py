@@ -43,7 +43,6 @@ _MAX_PARAMETER_CHARS = 1024
 _MAX_PARAMETERS = 32
 _MAX_CHARSET_CHARS = 64
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -211,10 +210,17 @@ def _split_head(raw: bytes) -> tuple[bytes, bytes]:
     """Header block and body, split at the first empty line (CRLF or bare LF)."""
     if raw.startswith((b"\r\n", b"\n")):  # a MIME part without headers
         return b"", raw[2 if raw.startswith(b"\r\n") else 1 :]
-    match = _HEADER_END.search(raw)
-    if match is None:
+    # bytes.find, not a regex: a search through megabytes of header holds the GIL, and so
+    # Home Assistant's loop, for as long as it runs.
+    ends = [
+        (found, found + len(separator))
+        for separator in (b"\n\n", b"\n\r\n")
+        if (found := raw.find(separator)) >= 0
+    ]
+    if not ends:
         return raw, b""
-    return raw[: match.start()], raw[match.end() :]
+    start, end = min(ends)
+    return raw[: start - 1 if raw[start - 1 : start] == b"\r" else start], raw[end:]
 
 
 def _read_entity(raw: bytes, depth: int, limits: ParseLimits, defects: _Defects) -> _Entity:
