@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 from pathlib import Path
 import smtplib
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -241,3 +243,50 @@ async def test_refusal_counters_are_written_at_unload(
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.runtime_data.engine.state.counters["refused_recipient"] == 1
+
+
+async def test_a_damaged_line_ends_the_replay(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    """What follows a line that cannot be read is not applied, and the next write is a
+    snapshot, so the journal never grows behind a damaged line."""
+    _snapshot, journal = _files(hass, config_entry)
+    for subject in ("first", "second", "third"):
+        await send_email(make_email(subject=subject))
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    _second, *later = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"{damaged}\n" + b"".join(later))
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == ["first"]
+    await send_email(make_email(subject="fourth"))
+    assert journal.read_bytes() == b""
+
+
+async def test_pruned_incidents_are_removed_through_the_journal(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    _snapshot, journal = _files(hass, config_entry)
+    await send_email(make_email(subject="old"))
+    await send_email(make_email(subject="current"))
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    engine = config_entry.runtime_data.engine
+    assert engine.prune(dt_util.utcnow() + timedelta(days=365)) == 1
+    await send_email(make_email(subject="new"))
+    assert _journal(journal)[-1]["removed"] == ["INC-1"]
+    await _reload(hass, config_entry)
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == ["new", "current"]
+
+
+async def test_a_first_write_that_fails_leaves_an_empty_state(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, failing_disk: FailingDisk
+) -> None:
+    failing_disk.failing = True
+    with pytest.raises(smtplib.SMTPDataError):
+        await send_email(make_email(subject="lost"))
+    assert config_entry.runtime_data.engine.incidents() == []
+    failing_disk.failing = False
+    await send_email(make_email(subject="kept"))
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == ["kept"]
