@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    Platform,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
@@ -154,3 +160,27 @@ async def test_unavailable_while_the_listener_is_down(
     assert hass.states.get("sensor.email_incidents_listener_e_mails_received").state == (
         STATE_UNAVAILABLE
     )
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_only_what_changed_is_written(hass: HomeAssistant, send_email: SendEmail) -> None:
+    """A repeat e-mail changes the latest incident's e-mail count, not the open count: that
+    sensor is not written again (no state_reported either)."""
+    await deliver(hass, send_email, subject="Disk failing")
+    written: list[str] = []
+
+    @callback
+    def _written(event: Event) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def _any(_data: Any) -> bool:
+        return True
+
+    for event_type in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+        hass.bus.async_listen(event_type, _written, event_filter=_any)
+    await deliver(hass, send_email, subject="Disk failing")
+    assert LATEST in written
+    assert hass.states.get(LATEST).attributes["email_count"] == 2
+    assert OPEN not in written
+    assert STATUS not in written

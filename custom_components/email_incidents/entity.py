@@ -79,6 +79,9 @@ class EmailIncidentsEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # What the state showed when it was last written: the entities of an alert source hear of
+    # every batch of its e-mails, and most of them show the same as before.
+    _shown: tuple[object, ...] | None = None
 
     def __init__(
         self,
@@ -117,4 +120,7 @@ class EmailIncidentsEntity(Entity):
 
     @callback
     def _async_state_changed(self) -> None:
-        self.async_write_ha_state()
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()

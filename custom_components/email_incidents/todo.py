@@ -82,8 +82,10 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
 
     @callback
     def _async_state_changed(self) -> None:
+        # Always written: the items may change while their number stays the same, and writing
+        # is what tells the to-do list cards.
         self._items = None
-        super()._async_state_changed()
+        self.async_write_ha_state()
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
         incident = self.runtime.engine.get(item.uid) if item.uid else None
