@@ -167,7 +167,21 @@ _REFUSAL_OF_REPLY = {
 }
 
 
-_COMMAND_NAMES: dict[type[SMTP], list[str]] = {}
+_HOOK_NAMES: dict[type, list[str]] = {}
+
+
+def _hook_names(owner: object) -> list[str]:
+    """The names aiosmtpd looks for on a session and on its handler, for `__dir__`.
+
+    aiosmtpd finds its command, AUTH and handler methods with dir() and inspect.getmembers()
+    on every new connection; listing only those makes a connection about three times cheaper
+    to set up, and a burst of connections is set up in one turn of the loop."""
+    owner_class = type(owner)
+    if (names := _HOOK_NAMES.get(owner_class)) is None:
+        prefixes = ("smtp_", "auth_", "handle_")
+        names = [name for name in dir(owner_class) if name.startswith(prefixes)]
+        _HOOK_NAMES[owner_class] = names
+    return names
 
 
 class _Session(SMTP):
@@ -200,14 +214,7 @@ class _Session(SMTP):
 
     @override
     def __dir__(self) -> list[str]:
-        """aiosmtpd finds its command and AUTH methods with dir() and inspect.getmembers() on
-        every new connection; listing only those makes a connection about three times cheaper
-        to set up, and a burst of connections is set up in one turn of the loop."""
-        session_class = type(self)
-        if (names := _COMMAND_NAMES.get(session_class)) is None:
-            names = [name for name in dir(session_class) if name.startswith(("smtp_", "auth_"))]
-            _COMMAND_NAMES[session_class] = names
-        return names
+        return _hook_names(self)
 
     @property
     def client(self) -> str:
@@ -406,6 +413,10 @@ class _Handler:
 
     def __init__(self, listener: SmtpListener) -> None:
         self._listener = listener
+
+    @override
+    def __dir__(self) -> list[str]:
+        return _hook_names(self)
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self,
