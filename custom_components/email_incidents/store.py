@@ -276,9 +276,10 @@ class IncidentStore:
 
     def _write(self, write: _Write) -> int:
         """In the executor: append the line and fsync, or write a snapshot and empty the
-        journal. Returns the bytes written."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        journal. Returns the bytes written. Only a snapshot may be the first write, so only it
+        makes sure the folder exists."""
         if write.snapshot is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             head, records = write.snapshot
             content = b'%s,"incidents":[%s]}}' % (head, b",".join(records))
             write_utf8_file_atomic(str(self.path), content, private=True, mode="wb")
