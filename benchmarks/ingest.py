@@ -23,8 +23,6 @@ import json
 import os
 from pathlib import Path
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +34,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "scripts")]
 
 import aiosmtplib  # noqa: E402
-from ha_config import MINIMAL_CONFIGURATION, free_port, prepare, start_home_assistant  # noqa: E402
+from ha_config import (  # noqa: E402
+    MINIMAL_CONFIGURATION,
+    free_port,
+    prepare,
+    start_home_assistant,
+    stop_process,
+    wait_for_port,
+)
 
 from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
 from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
@@ -185,27 +190,6 @@ async def main():
     await server.serve_forever()
 asyncio.run(main())
 """
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 180) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return time.monotonic() - started
-        time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def prefilled_state() -> dict[str, object]:
@@ -454,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_for_port(empty_port, empty)
             setup_empty = setup_seconds(empty_dir)
         finally:
-            stop(empty)
+            stop_process(empty)
         ours = start_home_assistant(full_dir, full_dir / "hass.log")
         try:
             wait_for_port(full_port, ours)
@@ -471,10 +455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             stalls = asyncio.run(loop_stalls(full_port, full_dir))
         finally:
-            stop(ours)
+            stop_process(ours)
     finally:
-        if baseline.poll() is None:
-            stop(baseline)
+        stop_process(baseline)
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"{'size':>8} {'conc':>5} {'baseline/s':>11} {'ours/s':>9} {'ratio':>6}")

@@ -16,13 +16,18 @@ from pathlib import Path
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 import aiosmtplib
-from ha_config import REPO_ROOT, free_port, prepare, start_home_assistant
+from ha_config import (
+    REPO_ROOT,
+    free_port,
+    prepare,
+    start_home_assistant,
+    stop_process,
+    wait_for_port,
+)
 
 sys.path.insert(0, str(REPO_ROOT))
 from custom_components.email_incidents.store import read_files
@@ -35,21 +40,6 @@ LIMITS = {
     "max_connections": 100,
     "max_connections_per_client": 100,
 }
-
-
-async def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Home Assistant exited with {process.returncode}")
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.2)
-            continue
-        writer.close()
-        return
-    raise RuntimeError(f"the listener did not open port {port} within {within} s")
 
 
 async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.Event) -> None:
@@ -87,7 +77,7 @@ def stored_summaries(config_dir: Path) -> set[str]:
 async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) -> tuple[int, int]:
     process = start_home_assistant(config_dir, log)
     try:
-        await wait_for_port(port, process, 120)
+        wait_for_port(port, process, 120)
         acknowledged: list[str] = []
         stop = asyncio.Event()
         tasks = [
@@ -107,14 +97,9 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
     # Start again from the same folder: it must load what was acknowledged.
     process = start_home_assistant(config_dir, log)
     try:
-        await wait_for_port(port, process, 120)
+        wait_for_port(port, process, 120)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
     # Lost if missing right after the kill, or after the restart wrote its own state.
     stored = on_disk & stored_summaries(config_dir)
     lost = [token for token in acknowledged if token not in stored]

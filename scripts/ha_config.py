@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 import json
 import os
 from pathlib import Path
+import signal
 import socket
 import subprocess
 import sys
+import time
 from typing import Any
 import uuid
 
@@ -38,6 +40,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 180) -> float:
+    """Wait until the process listens on the loopback port; the seconds it took. RuntimeError
+    if it exits or the port stays closed."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return time.monotonic() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """SIGTERM and wait; SIGKILL only when it hangs. The exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def start_home_assistant(config_dir: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -20,7 +20,6 @@ import json
 from pathlib import Path
 import re
 import shutil
-import signal
 import smtplib
 import subprocess
 import time
@@ -187,17 +186,6 @@ def _wait_until_up(hass: HomeAssistantProcess, process: subprocess.Popen[bytes])
     raise RuntimeError(f"Home Assistant was not up within {START_TIMEOUT_S} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def home_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeAssistantProcess]:
     """A real Home Assistant with the integration, onboarded; stopped at the end."""
@@ -222,7 +210,7 @@ def home_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeAss
         hass.onboard()
         yield hass
     finally:
-        _stop(process)
+        ha_config.stop_process(process)
         OUTPUT.mkdir(exist_ok=True)
         shutil.copyfile(log, OUTPUT / "hass.log")
 

@@ -18,7 +18,6 @@ import contextlib
 from pathlib import Path
 import re
 import shutil
-import signal
 import subprocess
 import time
 from typing import Any
@@ -93,14 +92,7 @@ class Process:
         if self.popen is None:
             return None
         popen, self.popen = self.popen, None
-        if popen.poll() is None:
-            popen.send_signal(signal.SIGTERM)
-            try:
-                popen.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait()
-        return popen.returncode
+        return ha_config.stop_process(popen, STOP_TIMEOUT_S)
 
     def exited(self) -> int | None:
         return None if self.popen is None else self.popen.poll()
