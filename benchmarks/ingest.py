@@ -144,7 +144,9 @@ async def asyncio_load(port: int, size: int, concurrency: int, count: int) -> No
         queue.put_nowait(number)
 
     async def worker() -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
+        client = aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=port, timeout=60, local_hostname="localhost"
+        )
         await client.connect()
         while not queue.empty():
             number = queue.get_nowait()
@@ -263,7 +265,9 @@ def setup_seconds(config_dir: Path) -> float:
 async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -> list[float]:
     """Send at `rate` e-mails per second; latency from the end of DATA to the bus event."""
     sent: dict[str, float] = {}
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=port, timeout=60, local_hostname="localhost"
+    )
     await client.connect()
     loop = asyncio.get_running_loop()
     started = loop.time()

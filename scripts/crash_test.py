@@ -53,7 +53,9 @@ async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.
         message["Message-ID"] = f"<{token}@example.com>"
         message.set_content("crash test")
         try:
-            await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10)
+            await aiosmtplib.send(
+                message, hostname="127.0.0.1", port=port, timeout=10, local_hostname="localhost"
+            )
         except (aiosmtplib.SMTPException, OSError):
             return  # Home Assistant was killed mid-conversation: not acknowledged
         acknowledged.append(token)

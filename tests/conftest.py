@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
 import errno
+import logging
 import os
 import smtplib
 import socket
@@ -42,6 +43,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class RecordingHandler(logging.Handler):
+    """Keeps every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def integration_log() -> Generator[list[logging.LogRecord]]:
+    """Everything the integration logs during the test, debug included. Not pytest's caplog:
+    newer test plugins build `hass` on caplog, and a test asking for both fails to set up."""
+    handler = RecordingHandler()
+    logger = logging.getLogger("custom_components.email_incidents")
+    level_before = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(level_before)
 
 
 @pytest.fixture
@@ -182,7 +208,9 @@ def send_email(hass: HomeAssistant, smtp_port: int) -> Generator[Callable[..., A
         message = message or make_email(to=", ".join(recipients))
 
         def _blocking() -> dict[str, tuple[int, bytes]]:
-            with smtplib.SMTP("127.0.0.1", port or smtp_port, timeout=30) as client:
+            with smtplib.SMTP(
+                "127.0.0.1", port or smtp_port, timeout=30, local_hostname="localhost"
+            ) as client:
                 return client.send_message(message, sender, list(recipients))
 
         return await hass.async_add_executor_job(_blocking)

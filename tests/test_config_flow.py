@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from functools import partial
 import smtplib
 import socket
 from typing import Any, cast
@@ -289,6 +290,8 @@ async def test_reconfigure_restarts_the_listener_on_the_new_port(
     assert runtime.listener is not None
     assert runtime.listener.addresses == [("127.0.0.1", new_port)]
     with pytest.raises(ConnectionRefusedError):
-        await hass.async_add_executor_job(smtplib.SMTP, "127.0.0.1", smtp_port)
+        await hass.async_add_executor_job(
+            partial(smtplib.SMTP, "127.0.0.1", smtp_port, local_hostname="localhost")
+        )
     await send_email(make_email(subject="After the move"), port=new_port)
     assert [i.summary for i in runtime.engine.incidents()] == ["After the move", "Before the move"]

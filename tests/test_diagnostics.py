@@ -27,7 +27,9 @@ pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
 )
 async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
     def blocking_send_with_login() -> None:
-        with smtplib.SMTP("127.0.0.1", setup_integration.data["port"], timeout=30) as client:
+        with smtplib.SMTP(
+            "127.0.0.1", setup_integration.data["port"], timeout=30, local_hostname="localhost"
+        ) as client:
             client.login("monitor", "s3cret")
             client.send_message(make_email(body="SECRET BODY TEXT"))
 

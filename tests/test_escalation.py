@@ -418,26 +418,21 @@ async def test_mobile_app_buttons_for_unknown_or_closed_incidents_are_ignored(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,
     send_email: SendEmail,
-    caplog: pytest.LogCaptureFixture,
+    integration_log: list[logging.LogRecord],
     action: str,
     logged: list[str],
 ) -> None:
     await _deliver(hass, send_email, subject=PROBLEM)
     await _deliver(hass, send_email, subject="RECOVERY db1 is up")
     log_before = list(_incident(config_entry).log)
-    caplog.set_level(logging.DEBUG, logger="custom_components.email_incidents")
-    caplog.clear()
+    integration_log.clear()
 
     hass.bus.async_fire(EVENT_MOBILE_APP_NOTIFICATION_ACTION, {"action": action})
     hass.bus.async_fire(EVENT_MOBILE_APP_NOTIFICATION_ACTION, {"action": "OTHER_INTEGRATION"})
     await hass.async_block_till_done()
 
     assert _incident(config_entry).log == log_before
-    assert [
-        record.getMessage()
-        for record in caplog.records
-        if record.name.startswith("custom_components.email_incidents")
-    ] == logged
+    assert [record.getMessage() for record in integration_log] == logged
 
 
 async def test_pending_escalation_survives_a_restart(

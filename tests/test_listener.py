@@ -81,7 +81,7 @@ async def test_delivery_is_on_disk_before_250(
     message = make_email(subject="PROBLEM: volume 1 degraded")
 
     def _send_and_read() -> tuple[tuple[int, bytes], list[dict[str, Any]]]:
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30, local_hostname="localhost") as client:
             client.ehlo("test")
             client.mail("monitor@example.com")
             client.rcpt("nas@homeassistant.local")
@@ -367,6 +367,7 @@ async def test_aiosmtplib_client(config_entry: MockConfigEntry, smtp_port: int) 
         hostname="127.0.0.1",
         port=smtp_port,
         start_tls=False,
+        local_hostname="localhost",
     )
     assert errors == {}
     assert reply == "2.0.0 OK: 1 incident(s) opened"
@@ -409,7 +410,9 @@ async def test_concurrent_clients_lose_nothing(
     """20 clients x 50 e-mails at once: each 250 is an incident on disk, nothing more."""
 
     async def client(number: int) -> int:
-        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp_port, start_tls=False)
+        smtp = aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=smtp_port, start_tls=False, local_hostname="localhost"
+        )
         await smtp.connect()
         for sequence in range(50):
             await smtp.send_message(

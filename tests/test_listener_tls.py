@@ -52,7 +52,7 @@ async def test_starttls(hass: HomeAssistant, config_entry: MockConfigEntry, smtp
     """STARTTLS is offered, works, and the session restarts (EHLO again) inside TLS."""
 
     def _send() -> tuple[bool, bool, str]:
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30, local_hostname="localhost") as client:
             client.ehlo("client")
             offered = client.has_extn("starttls")
             client.starttls(context=_client_context())
@@ -77,7 +77,7 @@ async def test_starttls(hass: HomeAssistant, config_entry: MockConfigEntry, smtp
 async def test_implicit_tls_port(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
     def _send() -> bool:
         with smtplib.SMTP_SSL(
-            "127.0.0.1", TLS_PORT, timeout=30, context=_client_context()
+            "127.0.0.1", TLS_PORT, timeout=30, context=_client_context(), local_hostname="localhost"
         ) as client:
             client.ehlo("client")
             client.send_message(
@@ -115,7 +115,7 @@ async def test_auth_over_tls(
     """AUTH is offered only inside TLS; without login mail is refused; a good login delivers."""
 
     def _session() -> tuple[bool, tuple[int, bytes], bool]:
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30, local_hostname="localhost") as client:
             client.ehlo("client")
             auth_before_tls = client.has_extn("auth")
             client.starttls(context=_client_context())
@@ -141,7 +141,7 @@ async def test_wrong_password(
     hass: HomeAssistant, config_entry: MockConfigEntry, smtp_port: int
 ) -> None:
     def _login() -> None:
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30, local_hostname="localhost") as client:
             client.starttls(context=_client_context())
             client.login("monitor", "guess")
 
@@ -161,7 +161,7 @@ async def test_plain_text_auth_when_allowed(
     hass: HomeAssistant, config_entry: MockConfigEntry, smtp_port: int
 ) -> None:
     def _send() -> None:
-        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30, local_hostname="localhost") as client:
             client.login("monitor", "s3cret")
             client.send_message(
                 make_email(subject="plain auth"), "a@example.com", ["nas@homeassistant.local"]

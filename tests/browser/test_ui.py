@@ -283,7 +283,9 @@ def send_email(hass: HomeAssistantProcess, to: str, subject: str) -> None:
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="example.com")
     message.set_content("Sent by the browser test.")
-    with smtplib.SMTP("127.0.0.1", hass.smtp_port, timeout=30) as client:
+    with smtplib.SMTP(
+        "127.0.0.1", hass.smtp_port, timeout=30, local_hostname="localhost"
+    ) as client:
         refused = client.send_message(message)
     assert not refused, refused
 
