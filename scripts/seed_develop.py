@@ -7,6 +7,8 @@ import sys
 
 from ha_config import link_integration, seed_config_entry
 
+# configuration.yaml includes these; the automation, script and scene editors save into them.
+UI_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml": ""}
 DEMO_SOURCE = {
     "name": "Demo",
     "addresses": ["demo"],
@@ -14,9 +16,18 @@ DEMO_SOURCE = {
     "creation_mode": "per_subject",
 }
 
+
+def create_ui_files(config_dir: Path) -> None:
+    """The files the UI editors save into, empty; existing ones are kept."""
+    for name, empty in UI_FILES.items():
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(empty)
+
+
 if __name__ == "__main__":
     config_dir = Path(sys.argv[1])
     link_integration(config_dir)
+    create_ui_files(config_dir)
     if seed_config_entry(
         config_dir,
         listener={"host": "0.0.0.0", "port": 2525, "mail_domain": "homeassistant.local"},

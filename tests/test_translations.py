@@ -134,3 +134,23 @@ def test_every_rule_error_of_the_core_has_a_text() -> None:
     assert reasons >= {"invalid_regex", "catastrophic_regex", "invalid_address", "empty_value"}
     errors = FLOWS[SUBENTRY_SOURCE][1]["error"]
     assert {reason for reason in reasons if not errors.get(reason)} == set()
+
+
+def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string of a translation file with its path."""
+    if isinstance(node, dict):
+        return [item for key, value in node.items() for item in _strings(value, f"{path}.{key}")]
+    return [(path, node)] if isinstance(node, str) else []
+
+
+# The frontend parses each message as ICU with tags: "<key>" opens a tag, "</" closes one.
+ICU_TAG = re.compile(r"<[A-Za-z/]")
+
+
+@pytest.mark.parametrize(
+    "translation_file", sorted(PACKAGE.glob("translations/*.json")), ids=lambda path: path.name
+)
+def test_no_string_can_be_read_as_a_tag(translation_file: Path) -> None:
+    strings = _strings(json.loads(translation_file.read_text("utf-8")))
+    assert len(strings) > 100
+    assert [(path, text) for path, text in strings if ICU_TAG.search(text)] == []

@@ -15,6 +15,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+import logging
 import time
 from typing import Any
 
@@ -184,6 +185,7 @@ class EmailIncidentsRuntime:
         return self.engine.accepts_recipient(address)
 
     async def async_deliver(self, delivery: Delivery) -> str:
+        started = time.perf_counter()
         parse = partial(
             parse_email,
             delivery.content,
@@ -206,6 +208,8 @@ class EmailIncidentsRuntime:
             self._remember(delivery, email, now, (), refusal=RefusalCause.STORE)
             return "451 4.3.0 Could not store the e-mail, try again later"
         self.last_email = now
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            _log_delivery(self.engine, email, result, time.perf_counter() - started)
         self._remember(delivery, email, now, result.outcomes)
         async_fire_email_received(self, email, delivery.client, result.outcomes, now)
         self._publish(result.events)
@@ -383,6 +387,29 @@ class EmailIncidentsRuntime:
                 return None
             self._device_ids[source_id] = device.id
         return self._device_ids[source_id]
+
+
+def _log_delivery(
+    engine: IncidentEngine, email: InboundEmail, result: IngestResult, seconds: float
+) -> None:
+    """One line per e-mail: where it went, what it did, how long it took to store."""
+    parts = []
+    for outcome in result.outcomes:
+        source = engine.sources.get(outcome.source_id)
+        part = f"{source.name if source else outcome.source_id}: {outcome.outcome.value}"
+        if outcome.key:
+            part += f" key {outcome.key!r}"
+        parts.append(" ".join([part, *outcome.incident_ids]))
+    outcomes = "; ".join(parts)
+    LOGGER.debug(
+        "E-mail %s from %s %r to %s: %s (stored in %.1f ms)",
+        email.message_id or "without Message-ID",
+        email.from_address or "unknown sender",
+        email.subject,
+        ", ".join(email.envelope_recipients),
+        outcomes or "no alert source",
+        seconds * 1000,
+    )
 
 
 def _delivery_reply(result: IngestResult) -> str:

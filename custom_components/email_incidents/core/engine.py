@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
+import logging
 from typing import Final
 
 from .config import CreationMode, SourceConfig
@@ -35,6 +36,7 @@ from .rules import NoKeyFallback, normalise_subject
 from .state import INCIDENT_ID_PREFIX, EngineState
 from .text import clean_line, clean_text
 
+_LOGGER = logging.getLogger(__name__)
 HEARTBEAT_KEY: Final = "heartbeat"
 LOG_KEEP_FIRST: Final = 10
 
@@ -381,6 +383,8 @@ class IncidentEngine:
         if source.source_id in self._state.maintenance:
             return _Decision(Outcome.MAINTENANCE)
         if not source.filters.matches(email):
+            if _LOGGER.isEnabledFor(logging.DEBUG):
+                _LOGGER.debug("%s: the filters do not match %r", source.name, email.subject)
             return _Decision(Outcome.FILTERED)
         open_incidents = self._open.get(source.source_id, {}).values()
         match source.creation_mode:
@@ -421,6 +425,15 @@ class IncidentEngine:
             not resolves and source.accept_rule is not None and source.accept_rule.matches(email)
         )
         matching = tuple(self._open_with_key(source.source_id, key)) if key is not None else ()
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug(
+                "%s: key %r, resolve rule %s, accept rule %s, open incidents with the key: %s",
+                source.name,
+                key,
+                "matches" if resolves else "does not match",
+                "matches" if accepts else "does not match",
+                ", ".join(incident.id for incident in matching) or "none",
+            )
         if resolves:
             return _Decision(
                 Outcome.RESOLVED if matching else Outcome.ORPHAN_RESOLVE, matching, key
