@@ -42,4 +42,3 @@ async def test_each_decision_is_logged_at_debug_level(
     assert "NAS: the filters do not match 'spam on web01'" in lines
     assert any("resolve rule matches" in line for line in lines)
     assert any("NAS: resolved key 'web01' INC-1" in line for line in lines)
-
