@@ -12,6 +12,7 @@ import smtplib
 import socket
 from typing import Any
 
+from homeassistant.components import http
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
@@ -35,8 +36,17 @@ def home_assistant_test(request: pytest.FixtureRequest) -> None:
         return
     request.getfixturevalue("enable_custom_integrations")
     request.getfixturevalue("socket_enabled")
+    # The integration depends on http (the panel, the websocket API): its real server would
+    # listen on port 8123 of every interface. Tests reach the app through the test client.
+    request.getfixturevalue("monkeypatch").setattr(
+        http, "start_http_server_and_save_config", _no_http_server
+    )
     hass: HomeAssistant = request.getfixturevalue("hass")
     hass.config.config_dir = str(request.getfixturevalue("tmp_path"))
+
+
+async def _no_http_server(*_args: Any) -> None:
+    """In place of the HTTP server's start."""
 
 
 def free_port() -> int:

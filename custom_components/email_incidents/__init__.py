@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .entity import async_register_devices
 from .listener import ListenerError
+from .panel import async_register_frontend
 from .runtime import (
     EmailIncidentsConfigEntry,
     EmailIncidentsRuntime,
@@ -33,8 +34,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Actions live as long as Home Assistant, whether or not the listener is loaded."""
+    """Actions, the Incidents panel and the card live as long as Home Assistant, whether or not
+    the listener is loaded."""
     async_setup_services(hass)
+    await async_register_frontend(hass)
     return True
 
 

@@ -1,0 +1,359 @@
+// @ts-check
+/**
+ * What the Incidents panel and the dashboard card decide, without a DOM or a Home Assistant:
+ * routes, requests, live updates of a list, how untrusted text is shown, durations, labels.
+ * Tested with `node --test tests/frontend/`.
+ */
+
+/** @typedef {"pending" | "accepted" | "resolved"} Status */
+
+/**
+ * @typedef {object} IncidentSummary
+ * @property {string} id
+ * @property {string} source_id
+ * @property {string} source_name
+ * @property {Status} status
+ * @property {string} summary
+ * @property {string | null} key
+ * @property {string} priority
+ * @property {string} created
+ * @property {string | null} last_email
+ * @property {string | null} accepted_at
+ * @property {string | null} accepted_by
+ * @property {string | null} resolved_at
+ * @property {string | null} resolved_by
+ * @property {number} email_count
+ * @property {string | null} snoozed_until
+ * @property {number} escalation_level
+ * @property {string} url
+ */
+
+/**
+ * @typedef {object} IncidentEmail
+ * @property {string} received
+ * @property {string} from
+ * @property {string[]} to
+ * @property {string} subject
+ * @property {string | null} message_id
+ * @property {{name: string, content_type: string, size: number}[]} attachments
+ * @property {string} body
+ * @property {boolean} body_truncated
+ */
+
+/** @typedef {{kind: string, time: string, text: string, actor: string | null}} LogEntry */
+
+/**
+ * @typedef {IncidentSummary & {emails: IncidentEmail[], emails_omitted: number, log: LogEntry[]}}
+ *   IncidentDetail
+ */
+
+/** @typedef {{source_id: string, status: string, search: string}} Filters */
+
+/** @typedef {{incident?: IncidentSummary, removed?: string}} IncidentChange */
+
+export const DOMAIN = "email_incidents";
+export const PANEL_PATH = "email-incidents";
+export const PAGE_SIZE = 50;
+/** Statuses of the status filter; "open" is pending or accepted. */
+export const STATUS_FILTERS = ["open", "pending", "accepted", "resolved"];
+/** Snooze durations offered, in minutes. */
+export const SNOOZE_MINUTES = [15, 30, 60, 120, 240, 480, 1440];
+
+/** @type {Filters} */
+export const NO_FILTERS = Object.freeze({ source_id: "", status: "", search: "" });
+
+/**
+ * The incident a panel route names: `{path: "/INC-42"}` is INC-42, an empty path the list.
+ * @param {string | undefined | null} path the route's path below the panel's own
+ * @returns {string | null}
+ */
+export function incidentIdFromPath(path) {
+  const match = /^\/([^/?#]+)/.exec(path ?? "");
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The panel's deep link of an incident.
+ * @param {string} incidentId
+ */
+export function incidentPath(incidentId) {
+  return `/${PANEL_PATH}/${encodeURIComponent(incidentId)}`;
+}
+
+/**
+ * The websocket message that lists one page of incidents; empty filters are left out.
+ * @param {Filters} filters
+ * @param {number} offset
+ * @param {number} [limit]
+ */
+export function listRequest(filters, offset, limit = PAGE_SIZE) {
+  /** @type {Record<string, string | number>} */
+  const message = { type: `${DOMAIN}/incidents/list`, limit, offset };
+  if (filters.source_id) message.source_id = filters.source_id;
+  if (filters.status) message.status = filters.status;
+  const search = filters.search.trim();
+  if (search) message.search = search;
+  return message;
+}
+
+/**
+ * Whether an incident passes the source and status filters (the text search is the server's).
+ * @param {IncidentSummary} incident
+ * @param {Filters} filters
+ */
+export function matchesFilters(incident, filters) {
+  if (filters.source_id && incident.source_id !== filters.source_id) return false;
+  if (filters.status === "open") return incident.status !== "resolved";
+  return !filters.status || incident.status === filters.status;
+}
+
+/**
+ * A pushed change applied to the page shown. An incident on the page that still passes the
+ * filters is replaced in place; anything else (new, gone, moved across pages, or a text search
+ * the server decides) makes the page stale: `reload` says to fetch it again.
+ * @param {IncidentSummary[]} incidents the page shown
+ * @param {IncidentChange} change
+ * @param {Filters} filters
+ * @returns {{incidents: IncidentSummary[], reload: boolean}}
+ */
+export function applyChange(incidents, change, filters) {
+  const changed = change.incident;
+  if (!changed) {
+    const shown = incidents.some((incident) => incident.id === change.removed);
+    return { incidents, reload: shown };
+  }
+  const index = incidents.findIndex((incident) => incident.id === changed.id);
+  if (index >= 0 && matchesFilters(changed, filters) && !filters.search.trim()) {
+    const updated = incidents.slice();
+    updated[index] = changed;
+    return { incidents: updated, reload: false };
+  }
+  return { incidents, reload: index >= 0 || matchesFilters(changed, filters) };
+}
+
+/**
+ * The incident of a detail view after a pushed change: the summary's fields are fresh, the
+ * e-mails and the timeline are fetched again when `reload`.
+ * @param {IncidentDetail | null} detail
+ * @param {IncidentChange} change
+ * @returns {{detail: IncidentDetail | null, reload: boolean, removed: boolean}}
+ */
+export function applyChangeToDetail(detail, change) {
+  if (!detail) return { detail, reload: false, removed: false };
+  if (change.removed === detail.id) return { detail, reload: false, removed: true };
+  if (change.incident?.id !== detail.id) return { detail, reload: false, removed: false };
+  return { detail: { ...detail, ...change.incident }, reload: true, removed: false };
+}
+
+// Characters that reorder or hide text: bidirectional embeddings, overrides and isolates,
+// zero-width characters, and C0/C1 controls other than tab and newline.
+const HIDDEN_CHARACTERS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+
+/**
+ * Untrusted text made visible as it is: each character that would reorder or hide text
+ * (right-to-left overrides, zero-width spaces, control characters) is replaced by its code
+ * point, such as ⟦U+202E⟧. The result is only ever put into text nodes.
+ * @param {unknown} text
+ */
+export function visibleText(text) {
+  if (text === null || text === undefined) return "";
+  return String(text).replace(
+    HIDDEN_CHARACTERS,
+    (character) =>
+      `⟦U+${character.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0")}⟧`,
+  );
+}
+
+/**
+ * A snooze duration for the snooze_incident action.
+ * @param {number} minutes
+ */
+export function snoozeDuration(minutes) {
+  return { hours: Math.floor(minutes / 60), minutes: minutes % 60 };
+}
+
+/**
+ * Which actions an incident offers.
+ * @param {IncidentSummary} incident
+ */
+export function availableActions(incident) {
+  const open = incident.status !== "resolved";
+  return {
+    accept: incident.status === "pending",
+    resolve: open,
+    note: true,
+    snooze: open,
+    escalate: open,
+  };
+}
+
+/**
+ * A translated text: `texts` are the integration's `selector` translations as the frontend
+ * loads them; `{name}` placeholders are filled from `values`. A missing text shows its key.
+ * @param {Record<string, string>} texts
+ * @param {string} key such as "panel.accept" or "status.pending"
+ * @param {Record<string, string | number>} [values]
+ */
+export function translate(texts, key, values = {}) {
+  const [group, option] = key.split(".", 2);
+  const text = texts[`component.${DOMAIN}.selector.${group}.options.${option}`] ?? key;
+  return text.replace(/\{(\w+)\}/g, (placeholder, name) =>
+    name in values ? String(values[name]) : placeholder,
+  );
+}
+
+/**
+ * A point in time in the user's language.
+ * @param {string | null | undefined} iso
+ * @param {string} language
+ * @param {string} [timeZone] Home Assistant's time zone; the browser's when not given
+ */
+export function formatTime(iso, language, timeZone) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  try {
+    return date.toLocaleString(language, { dateStyle: "medium", timeStyle: "medium", timeZone });
+  } catch {
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+}
+
+/** @type {[Intl.RelativeTimeFormatUnit, number][]} */
+const UNITS = [
+  ["day", 86_400],
+  ["hour", 3_600],
+  ["minute", 60],
+];
+
+/**
+ * How long ago, such as "5 minutes ago", in the user's language.
+ * @param {string | null | undefined} iso
+ * @param {string} language
+ * @param {number} [now] milliseconds since the epoch
+ */
+export function formatAge(iso, language, now = Date.now()) {
+  if (!iso) return "";
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (Number.isNaN(seconds)) return "";
+  let format;
+  try {
+    format = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+  } catch {
+    format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  }
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return format.format(Math.trunc(seconds / size), unit);
+  }
+  return format.format(seconds, "second");
+}
+
+/**
+ * A size in bytes, such as "12.5 KiB".
+ * @param {number} size
+ */
+export function formatSize(size) {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * @typedef {object} RegistryDevice
+ * @property {string} id
+ * @property {string | null} name
+ * @property {string | null} [name_by_user]
+ * @property {[string, string][]} identifiers
+ * @property {Record<string, (string | null)[]>} [config_entries_subentries]
+ */
+
+/**
+ * The alert sources to choose from: the devices of the integration that belong to a subentry
+ * (the listener's device does not), and any source seen on an incident.
+ * @param {RegistryDevice[]} devices
+ * @param {IncidentSummary[]} [incidents]
+ * @returns {{id: string, name: string}[]} sorted by name
+ */
+export function sourceOptions(devices, incidents = []) {
+  /** @type {Map<string, string>} */
+  const sources = new Map();
+  for (const device of devices) {
+    const subentries = Object.values(device.config_entries_subentries ?? {}).flat();
+    for (const [domain, id] of device.identifiers ?? []) {
+      if (domain === DOMAIN && subentries.includes(id)) {
+        sources.set(id, device.name_by_user || device.name || id);
+      }
+    }
+  }
+  for (const incident of incidents) {
+    if (!sources.has(incident.source_id)) sources.set(incident.source_id, incident.source_name);
+  }
+  return [...sources]
+    .map(([id, name]) => ({ id, name }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * @typedef {object} CardConfig
+ * @property {string} type
+ * @property {string} [title]
+ * @property {string[]} [sources]
+ * @property {number} [limit]
+ */
+
+export const CARD_LIMIT = 10;
+
+/**
+ * The card's configuration checked: unknown types of values are refused with an Error, as
+ * Lovelace shows a card's setConfig error.
+ * @param {any} config
+ * @returns {CardConfig}
+ */
+export function checkCardConfig(config) {
+  if (!config || typeof config !== "object") throw new Error("Invalid configuration");
+  const { sources, limit, title } = config;
+  if (sources !== undefined) {
+    if (!Array.isArray(sources) || !sources.every((source) => typeof source === "string")) {
+      throw new Error("sources must be a list of alert source ids");
+    }
+  }
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) {
+    throw new Error("limit must be a whole number from 1 to 100");
+  }
+  if (title !== undefined && typeof title !== "string") throw new Error("title must be text");
+  return config;
+}
+
+/**
+ * The websocket messages that fetch the open incidents a card shows: one for all sources, or
+ * one per chosen source.
+ * @param {CardConfig} config
+ */
+export function cardRequests(config) {
+  const limit = config.limit ?? CARD_LIMIT;
+  const sources = config.sources?.length ? config.sources : [""];
+  return sources.map((source_id) =>
+    listRequest({ ...NO_FILTERS, source_id, status: "open" }, 0, limit),
+  );
+}
+
+/**
+ * The pages of several list requests as one list, newest first, at most `limit` long.
+ * @param {{incidents: IncidentSummary[], total: number}[]} pages
+ * @param {number} limit
+ */
+export function mergePages(pages, limit) {
+  const incidents = pages
+    .flatMap((page) => page.incidents)
+    .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
+    .slice(0, limit);
+  const total = pages.reduce((sum, page) => sum + page.total, 0);
+  return { incidents, total };
+}

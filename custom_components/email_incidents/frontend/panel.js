@@ -1,0 +1,887 @@
+// @ts-check
+/**
+ * The Incidents panel: every incident across alert sources, filtered, paged and live; one
+ * incident with its header, actions, timeline and e-mails at /email-incidents/INC-42.
+ */
+
+import {
+  errorMessage,
+  h,
+  icon,
+  loadTexts,
+  navigate,
+  replaceChildren,
+  SHARED_CSS,
+  style,
+} from "./dom.js";
+import {
+  applyChange,
+  applyChangeToDetail,
+  availableActions,
+  DOMAIN,
+  formatAge,
+  formatSize,
+  formatTime,
+  incidentIdFromPath,
+  incidentPath,
+  listRequest,
+  NO_FILTERS,
+  PAGE_SIZE,
+  PANEL_PATH,
+  SNOOZE_MINUTES,
+  snoozeDuration,
+  sourceOptions,
+  STATUS_FILTERS,
+  translate,
+  visibleText,
+} from "./logic.js";
+
+/** @typedef {import("./dom.js").Hass} Hass */
+/** @typedef {import("./logic.js").IncidentSummary} IncidentSummary */
+/** @typedef {import("./logic.js").IncidentDetail} IncidentDetail */
+/** @typedef {import("./logic.js").IncidentEmail} IncidentEmail */
+/** @typedef {import("./logic.js").Filters} Filters */
+
+const RELOAD_DELAY_MS = 250;
+const SEARCH_DELAY_MS = 300;
+
+const LOG_ICONS = /** @type {Record<string, string>} */ ({
+  created: "mdi:alert-circle-outline",
+  email: "mdi:email-outline",
+  accepted: "mdi:account-check",
+  resolved: "mdi:check-circle-outline",
+  note: "mdi:note-text-outline",
+  escalated: "mdi:bullhorn-outline",
+  escalation: "mdi:bullhorn-outline",
+  snoozed: "mdi:alarm-snooze",
+  maintenance: "mdi:wrench-outline",
+});
+
+const CSS = `
+  :host { display: block; min-height: 100vh; background: var(--primary-background-color);
+    font-family: var(--paper-font-body1_-_font-family, var(--ha-font-family-body, Roboto, sans-serif)); }
+  .toolbar { display: flex; align-items: center; gap: 4px; height: 56px; padding: 0 12px;
+    box-sizing: border-box; font-size: 20px;
+    background: var(--app-header-background-color, var(--primary-color));
+    color: var(--app-header-text-color, var(--text-primary-color, #fff));
+    border-bottom: var(--app-header-border-bottom, none); }
+  .toolbar .title { flex: 1; margin-left: 12px; white-space: nowrap; overflow: hidden;
+    text-overflow: ellipsis; }
+  .toolbar button { background: none; border: none; color: inherit; cursor: pointer;
+    width: 40px; height: 40px; border-radius: 50%; display: inline-flex;
+    align-items: center; justify-content: center; }
+  .toolbar button:hover { background: rgba(127, 127, 127, 0.2); }
+  .toolbar .menu[hidden] { display: none; }
+  .content { max-width: 1100px; margin: 0 auto; padding: 16px; box-sizing: border-box; }
+  .card { background: var(--ha-card-background, var(--card-background-color, #fff));
+    border-radius: var(--ha-card-border-radius, 12px);
+    box-shadow: var(--ha-card-box-shadow, none);
+    border: var(--ha-card-border-width, 1px) solid var(--ha-card-border-color, var(--divider-color, #e0e0e0));
+    margin-bottom: 16px; overflow: hidden; }
+  .card h2 { font-size: 16px; font-weight: 500; margin: 0; padding: 16px 16px 8px; }
+  .filters { display: flex; flex-wrap: wrap; gap: 12px; padding: 16px; align-items: center; }
+  .filters select, .filters input, textarea, .snooze select {
+    font: inherit; font-size: 14px; color: var(--primary-text-color);
+    background: var(--input-fill-color, var(--secondary-background-color, #f5f5f5));
+    border: none; border-bottom: 1px solid var(--input-idle-line-color, var(--divider-color));
+    border-radius: 4px 4px 0 0; padding: 10px 12px; min-height: 40px; box-sizing: border-box; }
+  .filters input { flex: 1; min-width: 180px; }
+  .filters select:focus, .filters input:focus, textarea:focus {
+    outline: none; border-bottom: 2px solid var(--primary-color); }
+  .rows { list-style: none; margin: 0; padding: 0; }
+  .row { display: grid; grid-template-columns: 96px 1fr auto; gap: 4px 16px; align-items: center;
+    padding: 12px 16px; border-top: 1px solid var(--divider-color); cursor: pointer;
+    color: inherit; text-decoration: none; }
+  .row:hover, .row:focus { background: var(--secondary-background-color); outline: none; }
+  .row .id { font-weight: 500; }
+  .row .summary { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .row .meta { font-size: 13px; color: var(--secondary-text-color); grid-column: 2; }
+  .row .side { text-align: right; font-size: 13px; color: var(--secondary-text-color);
+    grid-row: 1 / span 2; grid-column: 3; }
+  .row .status { grid-row: 1 / span 2; }
+  :host([narrow]) .row { grid-template-columns: 1fr auto; }
+  :host([narrow]) .row .status { grid-row: auto; grid-column: 1; justify-self: start; }
+  :host([narrow]) .row .side { grid-row: 1; grid-column: 2; }
+  :host([narrow]) .row .meta { grid-column: 1 / span 2; }
+  .pager { display: flex; align-items: center; justify-content: flex-end; gap: 8px;
+    padding: 8px 16px; border-top: 1px solid var(--divider-color); font-size: 14px; }
+  .empty { padding: 32px 16px; text-align: center; color: var(--secondary-text-color); }
+  .header { padding: 16px; }
+  .header .summary { font-size: 22px; margin: 8px 0 12px; overflow-wrap: anywhere; }
+  .chips { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
+  .facts { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 0;
+    font-size: 14px; }
+  .facts dt { color: var(--secondary-text-color); }
+  .facts dd { margin: 0; overflow-wrap: anywhere; }
+  .actions { display: flex; flex-wrap: wrap; gap: 8px; padding: 12px 16px;
+    border-top: 1px solid var(--divider-color); align-items: center; }
+  .note, .snooze { display: flex; flex-wrap: wrap; gap: 8px; padding: 0 16px 16px;
+    align-items: flex-start; }
+  .note textarea { flex: 1; min-width: 220px; min-height: 72px; resize: vertical; }
+  .message { margin: 0 16px 12px; padding: 8px 12px; border-radius: 4px; font-size: 14px;
+    background: rgba(219, 68, 55, 0.12); }
+  .timeline { list-style: none; margin: 0; padding: 0 16px 12px; }
+  .timeline li { display: grid; grid-template-columns: 24px 1fr; gap: 2px 12px; padding: 8px 0;
+    border-bottom: 1px solid var(--divider-color); }
+  .timeline li:last-child { border-bottom: none; }
+  .timeline ha-icon { color: var(--secondary-text-color); --mdc-icon-size: 20px; grid-row: 1 / span 2; }
+  .timeline .when { font-size: 12px; color: var(--secondary-text-color); }
+  .timeline .text { overflow-wrap: anywhere; white-space: pre-wrap; }
+  .emails { list-style: none; margin: 0; padding: 0; }
+  .email { border-top: 1px solid var(--divider-color); }
+  .email > button { display: grid; grid-template-columns: 24px 1fr auto; gap: 2px 12px;
+    width: 100%; padding: 12px 16px; text-align: left; font: inherit; color: inherit;
+    background: none; border: none; cursor: pointer; }
+  .email > button:hover { background: var(--secondary-background-color); }
+  .email .subject { font-weight: 500; overflow-wrap: anywhere; }
+  .email .from { font-size: 13px; color: var(--secondary-text-color); grid-column: 2; overflow-wrap: anywhere; }
+  .email .when { font-size: 13px; color: var(--secondary-text-color); grid-row: 1; grid-column: 3; }
+  .email .open-icon { grid-row: 1 / span 2; color: var(--secondary-text-color); }
+  .email .details { padding: 0 16px 16px 52px; font-size: 14px; }
+  .email pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 8px 0 0; padding: 12px;
+    font-family: var(--code-font-family, monospace); font-size: 13px; border-radius: 4px;
+    background: var(--secondary-background-color); color: var(--primary-text-color);
+    max-height: 480px; overflow: auto; }
+  .email .attachments { margin: 4px 0 0; padding-left: 20px; }
+`;
+
+class EmailIncidentsPanel extends HTMLElement {
+  constructor() {
+    super();
+    /** @type {Hass | undefined} */
+    this._hass = undefined;
+    this._narrow = false;
+    /** @type {{prefix?: string, path?: string} | undefined} */
+    this._route = undefined;
+    /** @type {Record<string, string>} */
+    this._texts = {};
+    /** @type {Filters} */
+    this._filters = { ...NO_FILTERS };
+    this._offset = 0;
+    /** @type {IncidentSummary[]} */
+    this._incidents = [];
+    this._total = 0;
+    this._listLoaded = false;
+    /** @type {{id: string, name: string}[]} */
+    this._sources = [];
+    /** @type {import("./logic.js").RegistryDevice[]} */
+    this._devices = [];
+    /** @type {string | null} */
+    this._incidentId = null;
+    /** @type {IncidentDetail | null} */
+    this._detail = null;
+    /** @type {string} */
+    this._error = "";
+    /** @type {Set<number>} indexes of the e-mails shown open */
+    this._openEmails = new Set();
+    this._noteOpen = false;
+    this._snoozeOpen = false;
+    this._busy = false;
+    /** @type {(() => unknown) | null} */
+    this._unsubscribe = null;
+    this._started = false;
+    this._listRequestNumber = 0;
+    this._detailRequestNumber = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._listTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._detailTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._searchTimer = undefined;
+
+    const root = this.attachShadow({ mode: "open" });
+    this._menuButton = h(
+      "button",
+      {
+        class: "menu",
+        onclick: () =>
+          this.dispatchEvent(new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true })),
+      },
+      icon("mdi:menu"),
+    );
+    this._backButton = h("button", { class: "back", onclick: () => navigate(`/${PANEL_PATH}`) }, icon("mdi:arrow-left"));
+    this._title = h("div", { class: "title" });
+    this._content = h("div", { class: "content" });
+    root.append(
+      style(SHARED_CSS + CSS),
+      h("div", { class: "toolbar" }, this._menuButton, this._backButton, this._title),
+      this._content,
+    );
+  }
+
+  /** @param {Hass} hass */
+  set hass(hass) {
+    const first = !this._hass;
+    this._hass = hass;
+    if (first && this.isConnected) this._start();
+  }
+
+  get hass() {
+    return /** @type {Hass} */ (this._hass);
+  }
+
+  /** @param {boolean} narrow */
+  set narrow(narrow) {
+    this._narrow = narrow;
+    this.toggleAttribute("narrow", narrow);
+    this._renderToolbar();
+  }
+
+  get narrow() {
+    return this._narrow;
+  }
+
+  /** @param {{prefix?: string, path?: string}} route */
+  set route(route) {
+    this._route = route;
+    this._followRoute();
+  }
+
+  get route() {
+    return this._route ?? { prefix: `/${PANEL_PATH}`, path: "" };
+  }
+
+  /**
+   * Home Assistant sets the panel's configuration; nothing in it is needed.
+   * @param {unknown} _panel
+   */
+  set panel(_panel) {}
+
+  connectedCallback() {
+    if (this._hass) this._start();
+  }
+
+  disconnectedCallback() {
+    this._started = false;
+    this._unsubscribe?.();
+    this._unsubscribe = null;
+    clearTimeout(this._listTimer);
+    clearTimeout(this._detailTimer);
+    clearTimeout(this._searchTimer);
+  }
+
+  async _start() {
+    if (this._started) return;
+    this._started = true;
+    this._texts = await loadTexts(this.hass);
+    this._renderToolbar();
+    this._followRoute();
+    this._subscribe();
+    this._loadSources();
+  }
+
+  /**
+   * @param {string} key
+   * @param {Record<string, string | number>} [values]
+   */
+  _t(key, values) {
+    return translate(this._texts, key, values);
+  }
+
+  async _subscribe() {
+    try {
+      const unsubscribe = await this.hass.connection.subscribeMessage(
+        (change) => this._changed(change),
+        { type: `${DOMAIN}/incidents/subscribe` },
+      );
+      if (this._started) this._unsubscribe = unsubscribe;
+      else unsubscribe();
+    } catch (error) {
+      this._showError(error);
+    }
+  }
+
+  async _loadSources() {
+    try {
+      this._devices = await this.hass.callWS({ type: "config/device_registry/list" });
+    } catch {
+      this._devices = [];
+    }
+    this._updateSources();
+  }
+
+  _updateSources() {
+    const sources = sourceOptions(this._devices, this._incidents);
+    if (sources.map((s) => s.id).join() === this._sources.map((s) => s.id).join()) return;
+    this._sources = sources;
+    if (!this._incidentId && this._listLoaded) this._render();
+  }
+
+  /** @param {import("./logic.js").IncidentChange} change */
+  _changed(change) {
+    const list = applyChange(this._incidents, change, this._filters);
+    this._incidents = list.incidents;
+    if (list.reload) this._scheduleListReload();
+    const detail = applyChangeToDetail(this._detail, change);
+    if (detail.removed) {
+      this._detail = null;
+      this._error = this._t("panel.not_found", { id: this._incidentId ?? "" });
+    } else {
+      this._detail = detail.detail;
+    }
+    if (detail.reload) this._scheduleDetailReload();
+    this._render();
+  }
+
+  _followRoute() {
+    if (!this._started) return;
+    const id = incidentIdFromPath(
+      this._route ? this._route.path : location.pathname.slice(PANEL_PATH.length + 1),
+    );
+    if (id === this._incidentId && (id ? this._detail : this._listLoaded)) return;
+    this._incidentId = id;
+    this._error = "";
+    this._detail = null;
+    this._noteOpen = false;
+    this._snoozeOpen = false;
+    this._openEmails = new Set();
+    this._renderToolbar();
+    if (id) this._loadDetail();
+    else this._loadList();
+    this._render();
+  }
+
+  _scheduleListReload() {
+    clearTimeout(this._listTimer);
+    this._listTimer = setTimeout(() => this._loadList(), RELOAD_DELAY_MS);
+  }
+
+  _scheduleDetailReload() {
+    clearTimeout(this._detailTimer);
+    this._detailTimer = setTimeout(() => this._loadDetail(), RELOAD_DELAY_MS);
+  }
+
+  async _loadList() {
+    const number = ++this._listRequestNumber;
+    try {
+      const result = await this.hass.callWS(listRequest(this._filters, this._offset));
+      if (number !== this._listRequestNumber) return;
+      this._incidents = result.incidents;
+      this._total = result.total;
+      this._listLoaded = true;
+      if (!this._incidentId) this._error = "";
+      this._updateSources();
+    } catch (error) {
+      if (number !== this._listRequestNumber) return;
+      if (!this._incidentId) this._error = errorMessage(error);
+    }
+    if (!this._incidentId) this._render();
+  }
+
+  async _loadDetail() {
+    const id = this._incidentId;
+    if (!id) return;
+    const number = ++this._detailRequestNumber;
+    try {
+      const result = await this.hass.callWS({ type: `${DOMAIN}/incidents/get`, incident_id: id });
+      if (number !== this._detailRequestNumber || id !== this._incidentId) return;
+      const first = !this._detail;
+      this._detail = result.incident;
+      if (first && result.incident.emails.length) {
+        this._openEmails.add(result.incident.emails.length - 1);
+      }
+      this._error = "";
+    } catch (error) {
+      if (number !== this._detailRequestNumber || id !== this._incidentId) return;
+      this._error =
+        error && typeof error === "object" && "code" in error && error.code === "not_found"
+          ? this._t("panel.not_found", { id })
+          : errorMessage(error);
+    }
+    this._render();
+  }
+
+  _renderToolbar() {
+    this._menuButton.hidden = !this._narrow;
+    this._menuButton.title = this._t("panel.menu");
+    this._backButton.hidden = !this._incidentId;
+    this._backButton.title = this._t("panel.back");
+    this._title.textContent = this._incidentId ? visibleText(this._incidentId) : this._t("panel.title");
+  }
+
+  _render() {
+    if (!this._started) return;
+    const message = this._error ? h("div", { class: "message error-text" }, visibleText(this._error)) : null;
+    if (this._incidentId) {
+      replaceChildren(this._content, message, this._detail ? this._renderDetail(this._detail) : null);
+    } else {
+      replaceChildren(this._content, message, this._renderList());
+    }
+  }
+
+  // --- the list ---------------------------------------------------------------------------
+
+  _renderList() {
+    const focused = this.shadowRoot?.activeElement;
+    const search = h("input", {
+      type: "search",
+      class: "search",
+      placeholder: this._t("panel.search"),
+      value: this._filters.search,
+      "aria-label": this._t("panel.search"),
+      oninput: (/** @type {Event} */ event) => {
+        this._filters = { ...this._filters, search: /** @type {HTMLInputElement} */ (event.target).value };
+        clearTimeout(this._searchTimer);
+        this._searchTimer = setTimeout(() => this._filtersChanged(), SEARCH_DELAY_MS);
+      },
+    });
+    const card = h(
+      "div",
+      { class: "card list" },
+      h(
+        "div",
+        { class: "filters" },
+        this._select(
+          "source",
+          this._t("panel.source"),
+          [["", this._t("panel.all_sources")], ...this._sources.map((s) => [s.id, visibleText(s.name)])],
+          this._filters.source_id,
+          (value) => ({ ...this._filters, source_id: value }),
+        ),
+        this._select(
+          "status",
+          this._t("panel.status"),
+          [
+            ["", this._t("panel.all_statuses")],
+            ...STATUS_FILTERS.map((status) => [
+              status,
+              status === "open" ? this._t("panel.open") : this._t(`status.${status}`),
+            ]),
+          ],
+          this._filters.status,
+          (value) => ({ ...this._filters, status: value }),
+        ),
+        search,
+      ),
+      this._listLoaded && !this._incidents.length
+        ? h("div", { class: "empty" }, this._t("panel.no_incidents"))
+        : h("ul", { class: "rows" }, this._incidents.map((incident) => this._renderRow(incident))),
+      this._renderPager(),
+    );
+    if (focused instanceof HTMLInputElement && focused.classList.contains("search")) {
+      queueMicrotask(() => {
+        search.focus();
+        search.setSelectionRange(search.value.length, search.value.length);
+      });
+    }
+    return card;
+  }
+
+  /**
+   * @param {string} name
+   * @param {string} label
+   * @param {string[][]} options value and label
+   * @param {string} value
+   * @param {(value: string) => Filters} filters
+   */
+  _select(name, label, options, value, filters) {
+    return h(
+      "select",
+      {
+        class: name,
+        "aria-label": label,
+        title: label,
+        onchange: (/** @type {Event} */ event) => {
+          this._filters = filters(/** @type {HTMLSelectElement} */ (event.target).value);
+          this._filtersChanged();
+        },
+      },
+      options.map(([optionValue, optionLabel]) =>
+        h("option", { value: optionValue, selected: optionValue === value }, optionLabel),
+      ),
+    );
+  }
+
+  _filtersChanged() {
+    this._offset = 0;
+    this._loadList();
+  }
+
+  /** @param {IncidentSummary} incident */
+  _renderRow(incident) {
+    const language = this.hass.language;
+    const open = () => navigate(incidentPath(incident.id));
+    return h(
+      "li",
+      {
+        class: "row",
+        tabIndex: 0,
+        role: "link",
+        dataset: { incident: incident.id },
+        onclick: open,
+        onkeydown: (/** @type {KeyboardEvent} */ event) => {
+          if (event.key === "Enter") open();
+        },
+      },
+      h("span", { class: `chip status ${incident.status}` }, this._t(`status.${incident.status}`)),
+      h(
+        "div",
+        { class: "summary untrusted" },
+        h("span", { class: "id" }, visibleText(incident.id)),
+        " · ",
+        visibleText(incident.summary),
+      ),
+      h(
+        "div",
+        { class: "side" },
+        h("div", {}, formatAge(incident.last_email ?? incident.created, language)),
+        h("div", {}, this._t("panel.email_count", { count: incident.email_count })),
+      ),
+      h(
+        "div",
+        { class: "meta untrusted" },
+        [
+          visibleText(incident.source_name),
+          incident.key ? `${this._t("panel.key")}: ${visibleText(incident.key)}` : "",
+          incident.priority === "high" ? this._t("priority.high") : "",
+        ]
+          .filter(Boolean)
+          .join(" · "),
+      ),
+    );
+  }
+
+  _renderPager() {
+    if (this._total <= PAGE_SIZE && this._offset === 0) return null;
+    const last = Math.min(this._offset + this._incidents.length, this._total);
+    const page = (/** @type {number} */ offset) => () => {
+      this._offset = offset;
+      this._loadList();
+    };
+    return h(
+      "div",
+      { class: "pager" },
+      h(
+        "span",
+        { class: "range" },
+        this._t("panel.range", { first: this._offset + 1, last, total: this._total }),
+      ),
+      h(
+        "button",
+        {
+          class: "action previous",
+          disabled: this._offset === 0,
+          title: this._t("panel.previous"),
+          onclick: page(Math.max(0, this._offset - PAGE_SIZE)),
+        },
+        icon("mdi:chevron-left"),
+      ),
+      h(
+        "button",
+        {
+          class: "action next",
+          disabled: last >= this._total,
+          title: this._t("panel.next"),
+          onclick: page(this._offset + PAGE_SIZE),
+        },
+        icon("mdi:chevron-right"),
+      ),
+    );
+  }
+
+  // --- one incident -----------------------------------------------------------------------
+
+  /** @param {IncidentDetail} incident */
+  _renderDetail(incident) {
+    return [this._renderHeader(incident), this._renderTimeline(incident), this._renderEmails(incident)];
+  }
+
+  /** @param {IncidentDetail} incident */
+  _renderHeader(incident) {
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    const time = (/** @type {string | null} */ iso) => formatTime(iso, language, timeZone);
+    /** @type {[string, string][]} */
+    const facts = [
+      [this._t("panel.source"), visibleText(incident.source_name)],
+      [this._t("panel.key"), visibleText(incident.key ?? "")],
+      [this._t("panel.created"), time(incident.created)],
+      [this._t("panel.last_email"), time(incident.last_email)],
+    ];
+    if (incident.accepted_at) {
+      facts.push([
+        this._t("panel.accepted"),
+        this._t("panel.at_by", { time: time(incident.accepted_at), actor: visibleText(incident.accepted_by ?? "") }),
+      ]);
+    }
+    if (incident.resolved_at) {
+      facts.push([
+        this._t("panel.resolved"),
+        this._t("panel.at_by", { time: time(incident.resolved_at), actor: visibleText(incident.resolved_by ?? "") }),
+      ]);
+    }
+    if (incident.snoozed_until) facts.push([this._t("panel.snoozed_until"), time(incident.snoozed_until)]);
+    if (incident.escalation_level) {
+      facts.push([this._t("panel.escalation_level"), String(incident.escalation_level)]);
+    }
+    return h(
+      "div",
+      { class: "card header-card" },
+      h(
+        "div",
+        { class: "header" },
+        h(
+          "div",
+          { class: "chips" },
+          h("span", { class: `chip status ${incident.status}` }, this._t(`status.${incident.status}`)),
+          h(
+            "span",
+            { class: `chip priority ${incident.priority}` },
+            this._t(`priority.${incident.priority}`),
+          ),
+          h("span", { class: "muted" }, this._t("panel.email_count", { count: incident.email_count })),
+        ),
+        h("div", { class: "summary untrusted" }, visibleText(incident.summary)),
+        h(
+          "dl",
+          { class: "facts untrusted" },
+          facts.filter(([, value]) => value).map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
+        ),
+      ),
+      this._renderActions(incident),
+      this._noteOpen ? this._renderNoteForm(incident) : null,
+      this._snoozeOpen ? this._renderSnoozeForm(incident) : null,
+    );
+  }
+
+  /** @param {IncidentDetail} incident */
+  _renderActions(incident) {
+    const actions = availableActions(incident);
+    /**
+     * @param {string} name
+     * @param {string} iconName
+     * @param {boolean} shown
+     * @param {() => void} run
+     * @param {boolean} [primary]
+     */
+    const button = (name, iconName, shown, run, primary = false) =>
+      shown
+        ? h(
+            "button",
+            { class: `action ${name}${primary ? " primary" : ""}`, disabled: this._busy, onclick: run },
+            icon(iconName),
+            this._t(`panel.${name}`),
+          )
+        : null;
+    return h(
+      "div",
+      { class: "actions" },
+      button("accept", "mdi:account-check", actions.accept, () => this._call("accept_incident", {}), true),
+      button("resolve", "mdi:check-circle-outline", actions.resolve, () => this._call("resolve_incident", {}), !actions.accept),
+      button("add_note", "mdi:note-plus-outline", actions.note, () => {
+        this._noteOpen = !this._noteOpen;
+        this._snoozeOpen = false;
+        this._render();
+      }),
+      button("snooze", "mdi:alarm-snooze", actions.snooze, () => {
+        this._snoozeOpen = !this._snoozeOpen;
+        this._noteOpen = false;
+        this._render();
+      }),
+      button("escalate", "mdi:bullhorn-outline", actions.escalate, () => this._call("escalate_incident", {})),
+    );
+  }
+
+  /** @param {IncidentDetail} _incident */
+  _renderNoteForm(_incident) {
+    const text = h("textarea", { class: "note-text", "aria-label": this._t("panel.note"), placeholder: this._t("panel.note") });
+    queueMicrotask(() => text.focus());
+    return h(
+      "div",
+      { class: "note" },
+      text,
+      h(
+        "button",
+        {
+          class: "action primary save-note",
+          disabled: this._busy,
+          onclick: async () => {
+            const note = text.value.trim();
+            if (!note) return;
+            if (await this._call("add_note", { note })) this._noteOpen = false;
+            this._render();
+          },
+        },
+        this._t("panel.save_note"),
+      ),
+    );
+  }
+
+  /** @param {IncidentDetail} _incident */
+  _renderSnoozeForm(_incident) {
+    const choice = h(
+      "select",
+      { class: "snooze-duration", "aria-label": this._t("panel.snooze_for") },
+      SNOOZE_MINUTES.map((minutes) =>
+        h(
+          "option",
+          { value: String(minutes), selected: minutes === 60 },
+          minutes < 60
+            ? this._t("panel.minutes", { count: minutes })
+            : this._t("panel.hours", { count: minutes / 60 }),
+        ),
+      ),
+    );
+    return h(
+      "div",
+      { class: "snooze" },
+      h("span", { class: "muted" }, this._t("panel.snooze_for")),
+      choice,
+      h(
+        "button",
+        {
+          class: "action primary confirm-snooze",
+          disabled: this._busy,
+          onclick: async () => {
+            const duration = snoozeDuration(Number(choice.value));
+            if (await this._call("snooze_incident", { duration })) this._snoozeOpen = false;
+            this._render();
+          },
+        },
+        this._t("panel.snooze"),
+      ),
+    );
+  }
+
+  /**
+   * Run an action on the incident shown; its error is shown as text.
+   * @param {string} service
+   * @param {Record<string, unknown>} data
+   */
+  async _call(service, data) {
+    const id = this._incidentId;
+    if (!id || this._busy) return false;
+    this._busy = true;
+    this._error = "";
+    this._render();
+    try {
+      await this.hass.callService(DOMAIN, service, { incident_id: id, ...data });
+      return true;
+    } catch (error) {
+      this._error = errorMessage(error);
+      return false;
+    } finally {
+      this._busy = false;
+      this._render();
+      this._loadDetail();
+    }
+  }
+
+  /** @param {IncidentDetail} incident */
+  _renderTimeline(incident) {
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    return h(
+      "div",
+      { class: "card timeline-card" },
+      h("h2", {}, this._t("panel.timeline")),
+      h(
+        "ul",
+        { class: "timeline" },
+        incident.log.map((entry) =>
+          h(
+            "li",
+            { dataset: { kind: entry.kind } },
+            icon(LOG_ICONS[entry.kind] ?? "mdi:circle-small"),
+            h(
+              "div",
+              { class: "when" },
+              [formatTime(entry.time, language, timeZone), visibleText(entry.actor ?? "")]
+                .filter(Boolean)
+                .join(" · "),
+            ),
+            h("div", { class: "text untrusted" }, visibleText(entry.text)),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** @param {IncidentDetail} incident */
+  _renderEmails(incident) {
+    const emails = incident.emails.map((email, index) => this._renderEmail(email, index));
+    if (incident.emails_omitted) {
+      emails.splice(
+        Math.min(10, emails.length),
+        0,
+        h("li", { class: "empty omitted" }, this._t("panel.emails_omitted", { count: incident.emails_omitted })),
+      );
+    }
+    return h(
+      "div",
+      { class: "card emails-card" },
+      h("h2", {}, this._t("panel.emails")),
+      h("ul", { class: "emails" }, emails),
+    );
+  }
+
+  /**
+   * @param {IncidentEmail} email
+   * @param {number} index
+   */
+  _renderEmail(email, index) {
+    const open = this._openEmails.has(index);
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    return h(
+      "li",
+      { class: "email", dataset: { index: String(index) } },
+      h(
+        "button",
+        {
+          "aria-expanded": String(open),
+          onclick: () => {
+            if (open) this._openEmails.delete(index);
+            else this._openEmails.add(index);
+            this._render();
+          },
+        },
+        h("span", { class: "open-icon" }, icon(open ? "mdi:chevron-down" : "mdi:chevron-right")),
+        h("span", { class: "subject untrusted" }, visibleText(email.subject)),
+        h("span", { class: "when" }, formatTime(email.received, language, timeZone)),
+        h("span", { class: "from untrusted" }, visibleText(email.from)),
+      ),
+      open ? this._renderEmailDetails(email) : null,
+    );
+  }
+
+  /** @param {IncidentEmail} email */
+  _renderEmailDetails(email) {
+    return h(
+      "div",
+      { class: "details" },
+      h(
+        "dl",
+        { class: "facts untrusted" },
+        h("dt", {}, this._t("panel.to")),
+        h("dd", {}, visibleText(email.to.join(", "))),
+        email.message_id ? [h("dt", {}, this._t("panel.message_id")), h("dd", {}, visibleText(email.message_id))] : null,
+      ),
+      email.attachments.length
+        ? h(
+            "ul",
+            { class: "attachments untrusted" },
+            email.attachments.map((attachment) =>
+              h(
+                "li",
+                {},
+                `${visibleText(attachment.name)} (${visibleText(attachment.content_type)}, ${formatSize(attachment.size)})`,
+              ),
+            ),
+          )
+        : null,
+      h("pre", { class: "body untrusted" }, visibleText(email.body)),
+      email.body_truncated ? h("div", { class: "muted truncated" }, this._t("panel.body_truncated")) : null,
+    );
+  }
+
+  /** @param {unknown} error */
+  _showError(error) {
+    this._error = errorMessage(error);
+    this._render();
+  }
+}
+
+if (!customElements.get("email-incidents-panel")) {
+  customElements.define("email-incidents-panel", EmailIncidentsPanel);
+}

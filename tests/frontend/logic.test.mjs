@@ -1,0 +1,290 @@
+// The logic of the Incidents panel and the card, without a browser: `node --test tests/frontend/`.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  applyChange,
+  applyChangeToDetail,
+  availableActions,
+  cardRequests,
+  checkCardConfig,
+  formatAge,
+  formatSize,
+  formatTime,
+  incidentIdFromPath,
+  incidentPath,
+  listRequest,
+  matchesFilters,
+  mergePages,
+  NO_FILTERS,
+  snoozeDuration,
+  sourceOptions,
+  translate,
+  visibleText,
+} from "../../custom_components/email_incidents/frontend/logic.js";
+
+/** An incident summary as the websocket API sends it. */
+function incident(id, fields = {}) {
+  return {
+    id,
+    source_id: "source_nas",
+    source_name: "NAS",
+    status: "pending",
+    summary: `Summary of ${id}`,
+    key: null,
+    priority: "high",
+    created: "2026-12-01T10:00:00+00:00",
+    last_email: "2026-12-01T10:00:00+00:00",
+    accepted_at: null,
+    accepted_by: null,
+    resolved_at: null,
+    resolved_by: null,
+    email_count: 1,
+    snoozed_until: null,
+    escalation_level: 0,
+    url: `/email-incidents/${id}`,
+    ...fields,
+  };
+}
+
+describe("routes", () => {
+  it("reads the incident of a deep link and builds one", () => {
+    assert.equal(incidentIdFromPath("/INC-42"), "INC-42");
+    assert.equal(incidentIdFromPath("/INC-42/"), "INC-42");
+    assert.equal(incidentIdFromPath(""), null);
+    assert.equal(incidentIdFromPath("/"), null);
+    assert.equal(incidentIdFromPath(undefined), null);
+    assert.equal(incidentPath("INC-42"), "/email-incidents/INC-42");
+    assert.equal(incidentIdFromPath(incidentPath("INC 7/x").slice("/email-incidents".length)), "INC 7/x");
+  });
+
+  it("ignores a path that is not valid percent-encoding", () => {
+    assert.equal(incidentIdFromPath("/%E0%A4%A"), null);
+  });
+});
+
+describe("list requests", () => {
+  it("leaves out empty filters and trims the search", () => {
+    assert.deepEqual(listRequest(NO_FILTERS, 0), {
+      type: "email_incidents/incidents/list",
+      limit: 50,
+      offset: 0,
+    });
+    assert.deepEqual(
+      listRequest({ source_id: "source_nas", status: "open", search: "  disk " }, 100, 25),
+      {
+        type: "email_incidents/incidents/list",
+        limit: 25,
+        offset: 100,
+        source_id: "source_nas",
+        status: "open",
+        search: "disk",
+      },
+    );
+  });
+
+  it("filters by source and status; open means not resolved", () => {
+    const filters = { ...NO_FILTERS, status: "open" };
+    assert.ok(matchesFilters(incident("INC-1"), filters));
+    assert.ok(matchesFilters(incident("INC-1", { status: "accepted" }), filters));
+    assert.ok(!matchesFilters(incident("INC-1", { status: "resolved" }), filters));
+    assert.ok(!matchesFilters(incident("INC-1"), { ...NO_FILTERS, source_id: "other" }));
+    assert.ok(matchesFilters(incident("INC-1"), { ...NO_FILTERS, status: "pending" }));
+    assert.ok(!matchesFilters(incident("INC-1"), { ...NO_FILTERS, status: "accepted" }));
+  });
+});
+
+describe("live updates of the list", () => {
+  const page = [incident("INC-2"), incident("INC-1")];
+
+  it("replaces an incident shown that still passes the filters", () => {
+    const accepted = incident("INC-1", { status: "accepted" });
+    const result = applyChange(page, { incident: accepted }, NO_FILTERS);
+    assert.equal(result.reload, false);
+    assert.deepEqual(
+      result.incidents.map((i) => i.status),
+      ["pending", "accepted"],
+    );
+    assert.equal(page[1].status, "pending", "the page given is not changed");
+  });
+
+  it("reloads for a new incident, one that leaves the filters, or one removed", () => {
+    assert.equal(applyChange(page, { incident: incident("INC-3") }, NO_FILTERS).reload, true);
+    const resolved = incident("INC-1", { status: "resolved" });
+    assert.equal(
+      applyChange(page, { incident: resolved }, { ...NO_FILTERS, status: "open" }).reload,
+      true,
+    );
+    assert.equal(applyChange(page, { removed: "INC-2" }, NO_FILTERS).reload, true);
+  });
+
+  it("ignores what the page does not show and the filters exclude", () => {
+    const other = incident("INC-9", { source_id: "other" });
+    const filters = { ...NO_FILTERS, source_id: "source_nas" };
+    assert.equal(applyChange(page, { incident: other }, filters).reload, false);
+    assert.equal(applyChange(page, { removed: "INC-9" }, filters).reload, false);
+  });
+
+  it("leaves a text search to the server", () => {
+    const filters = { ...NO_FILTERS, search: "disk" };
+    assert.equal(applyChange(page, { incident: incident("INC-1") }, filters).reload, true);
+  });
+
+  it("refreshes the incident shown and notices it is gone", () => {
+    const detail = { ...incident("INC-1"), emails: [], emails_omitted: 0, log: [] };
+    const accepted = incident("INC-1", { status: "accepted", accepted_by: "Anna" });
+    const changed = applyChangeToDetail(detail, { incident: accepted });
+    assert.equal(changed.reload, true);
+    assert.equal(changed.detail?.accepted_by, "Anna");
+    assert.deepEqual(changed.detail?.log, []);
+    assert.equal(applyChangeToDetail(detail, { incident: incident("INC-2") }).reload, false);
+    assert.equal(applyChangeToDetail(detail, { removed: "INC-1" }).removed, true);
+    assert.equal(applyChangeToDetail(null, { removed: "INC-1" }).removed, false);
+  });
+});
+
+describe("untrusted text", () => {
+  it("shows bidirectional overrides, zero-width and control characters as code points", () => {
+    assert.equal(visibleText("invoice\u202Efdp.exe"), "invoice⟦U+202E⟧fdp.exe");
+    assert.equal(visibleText("pay\u200Bpal\u2066x\u2069"), "pay⟦U+200B⟧pal⟦U+2066⟧x⟦U+2069⟧");
+    assert.equal(visibleText("a\u0000b\u001Bc\uFEFF"), "a⟦U+0000⟧b⟦U+001B⟧c⟦U+FEFF⟧");
+  });
+
+  it("keeps markup, newlines, tabs and other scripts as they are", () => {
+    const text = '<script>alert(1)</script>\n\t<img src=x onerror="x()"> שלום مرحبا';
+    assert.equal(visibleText(text), text);
+    assert.equal(visibleText(null), "");
+    assert.equal(visibleText(42), "42");
+  });
+});
+
+describe("actions and durations", () => {
+  it("offers accept only while pending and nothing but a note once resolved", () => {
+    assert.deepEqual(availableActions(incident("INC-1")), {
+      accept: true,
+      resolve: true,
+      note: true,
+      snooze: true,
+      escalate: true,
+    });
+    assert.equal(availableActions(incident("INC-1", { status: "accepted" })).accept, false);
+    assert.deepEqual(availableActions(incident("INC-1", { status: "resolved" })), {
+      accept: false,
+      resolve: false,
+      note: true,
+      snooze: false,
+      escalate: false,
+    });
+  });
+
+  it("splits a snooze into hours and minutes", () => {
+    assert.deepEqual(snoozeDuration(90), { hours: 1, minutes: 30 });
+    assert.deepEqual(snoozeDuration(15), { hours: 0, minutes: 15 });
+    assert.deepEqual(snoozeDuration(1440), { hours: 24, minutes: 0 });
+  });
+});
+
+describe("texts", () => {
+  const texts = {
+    "component.email_incidents.selector.panel.options.range": "{first}–{last} of {total}",
+    "component.email_incidents.selector.status.options.pending": "Pending",
+  };
+
+  it("fills placeholders and falls back to the key", () => {
+    assert.equal(translate(texts, "panel.range", { first: 1, last: 50, total: 10000 }), "1–50 of 10000");
+    assert.equal(translate(texts, "status.pending"), "Pending");
+    assert.equal(translate(texts, "panel.missing"), "panel.missing");
+    assert.equal(translate(texts, "panel.range", { first: 1 }), "1–{last} of {total}");
+  });
+
+  it("formats times, ages and sizes", () => {
+    assert.equal(formatTime(null, "en"), "");
+    assert.equal(formatTime("not a time", "en"), "not a time");
+    assert.match(formatTime("2026-12-01T10:00:00+00:00", "en", "UTC"), /Dec 1, 2026.*10:00:00/);
+    const now = Date.parse("2026-12-01T10:05:00Z");
+    assert.equal(formatAge("2026-12-01T10:00:00Z", "en", now), "5 minutes ago");
+    assert.equal(formatAge("2026-11-29T10:05:00Z", "en", now), "2 days ago");
+    assert.equal(formatAge("2026-12-01T10:04:58Z", "en", now), "2 seconds ago");
+    assert.equal(formatAge(null, "en", now), "");
+    assert.equal(formatSize(512), "512 B");
+    assert.equal(formatSize(2048), "2.0 KiB");
+    assert.equal(formatSize(3 * 1024 * 1024), "3.0 MiB");
+  });
+});
+
+describe("sources", () => {
+  it("are the integration's devices of subentries, then sources seen on incidents", () => {
+    const devices = [
+      {
+        id: "d1",
+        name: "Email Incidents listener",
+        identifiers: [["email_incidents", "entry"]],
+        config_entries_subentries: { entry: [null] },
+      },
+      {
+        id: "d2",
+        name: "NAS",
+        identifiers: [["email_incidents", "source_nas"]],
+        config_entries_subentries: { entry: ["source_nas"] },
+      },
+      {
+        id: "d3",
+        name: "Backup",
+        name_by_user: "Backups",
+        identifiers: [["email_incidents", "source_backup"]],
+        config_entries_subentries: { entry: ["source_backup"] },
+      },
+      { id: "d4", name: "Lamp", identifiers: [["hue", "x"]], config_entries_subentries: {} },
+    ];
+    const seen = [incident("INC-1", { source_id: "source_old", source_name: "Alarm" })];
+    assert.deepEqual(sourceOptions(devices, seen), [
+      { id: "source_old", name: "Alarm" },
+      { id: "source_backup", name: "Backups" },
+      { id: "source_nas", name: "NAS" },
+    ]);
+  });
+});
+
+describe("the card", () => {
+  it("checks its configuration", () => {
+    const config = { type: "custom:email-incidents-card", sources: ["a"], limit: 5, title: "On call" };
+    assert.equal(checkCardConfig(config), config);
+    assert.throws(() => checkCardConfig(null), /Invalid configuration/);
+    assert.throws(() => checkCardConfig({ sources: "a" }), /sources/);
+    assert.throws(() => checkCardConfig({ sources: [1] }), /sources/);
+    assert.throws(() => checkCardConfig({ limit: 0 }), /limit/);
+    assert.throws(() => checkCardConfig({ title: 3 }), /title/);
+  });
+
+  it("asks for the open incidents of all sources or of each chosen one", () => {
+    assert.deepEqual(cardRequests({ type: "x" }), [
+      { type: "email_incidents/incidents/list", limit: 10, offset: 0, status: "open" },
+    ]);
+    assert.deepEqual(
+      cardRequests({ type: "x", sources: ["a", "b"], limit: 3 }).map((m) => [m.source_id, m.limit]),
+      [
+        ["a", 3],
+        ["b", 3],
+      ],
+    );
+  });
+
+  it("merges the pages newest first", () => {
+    const pages = [
+      { incidents: [incident("INC-3", { created: "2026-12-01T12:00:00Z" })], total: 4 },
+      {
+        incidents: [
+          incident("INC-4", { created: "2026-12-01T13:00:00Z" }),
+          incident("INC-1", { created: "2026-12-01T09:00:00Z" }),
+        ],
+        total: 2,
+      },
+    ];
+    const merged = mergePages(pages, 2);
+    assert.deepEqual(
+      merged.incidents.map((i) => i.id),
+      ["INC-4", "INC-3"],
+    );
+    assert.equal(merged.total, 6);
+  });
+});
