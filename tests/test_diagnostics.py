@@ -26,12 +26,19 @@ pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
     [{CONF_AUTH_USERNAME: "monitor", CONF_AUTH_PASSWORD: "s3cret", CONF_ALLOW_PLAIN_AUTH: True}],
 )
 async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
+    """No secrets, no e-mail addresses, client IPs or user names, no bodies."""
+
     def blocking_send_with_login() -> None:
         with smtplib.SMTP(
             "127.0.0.1", setup_integration.data["port"], timeout=30, local_hostname="localhost"
         ) as client:
             client.login("monitor", "s3cret")
-            client.send_message(make_email(body="SECRET BODY TEXT"))
+            client.send_message(
+                make_email(
+                    subject="Disk failure, write to Admin.Person+nas@example.com",
+                    body="SECRET BODY TEXT",
+                )
+            )
 
     await hass.async_add_executor_job(blocking_send_with_login)
     await hass.async_block_till_done()
@@ -46,6 +53,9 @@ async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEnt
 
     assert "SECRET BODY TEXT" not in repr(diagnostics)
     assert "s3cret" not in repr(diagnostics)
+    for personal in ("monitor", "example.com", "127.0.0.1", "homeassistant.local"):
+        assert personal not in repr(diagnostics["recent_emails"])
+        assert personal not in repr(diagnostics["subentries"])
     assert diagnostics == {
         "settings": {
             "host": "127.0.0.1",
@@ -59,7 +69,7 @@ async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEnt
                 "subentry_id": "source_nas",
                 "type": "alert_source",
                 "title": "NAS",
-                "data": {"name": "NAS", "addresses": ["nas"]},
+                "data": {"name": "NAS", "addresses": "**REDACTED**"},
             }
         ],
         "listener": {"running": True, "addresses": [f"{host}:{port}"], "sessions": 0},
@@ -69,11 +79,11 @@ async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEnt
         "recent_emails": [
             {
                 "received": FROZEN_TIME,
-                "client": "127.0.0.1",
-                "mail_from": "nas@example.com",
-                "rcpt_tos": ["nas@homeassistant.local"],
-                "from": "nas@example.com",
-                "subject": "Disk failure on volume 1",
+                "client": "**REDACTED**",
+                "mail_from": "**REDACTED**",
+                "rcpt_tos": "**REDACTED**",
+                "from": "**REDACTED**",
+                "subject": "Disk failure, write to **REDACTED**",
                 "size": diagnostics["recent_emails"][0]["size"],
                 "attachments": 0,
                 "defects": [],

@@ -15,6 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockUser,
+    async_capture_events,
     async_fire_time_changed,
     async_mock_service,
 )
@@ -279,28 +280,77 @@ async def test_each_target_is_recorded_and_a_failing_one_does_not_stop_the_other
     assert len(phone) == 2
 
 
+async def _maintenance(hass: HomeAssistant, service: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {"entity_id": "switch.nas_maintenance"}, blocking=True
+    )
+    await _run_due(hass)
+
+
+def _summaries(entry: MockConfigEntry) -> list[tuple[str, IncidentStatus]]:
+    return [(i.summary, i.status) for i in entry.runtime_data.engine.incidents()]
+
+
 @pytest.mark.usefixtures("setup_integration")
-async def test_no_escalation_in_maintenance(
+@pytest.mark.parametrize(
+    "subentries",
+    [
+        [
+            source_subentry(**KEYED_SOURCE, expected_interval_minutes=120),
+            policy_subentry(levels=TWO_LEVELS),
+        ]
+    ],
+)
+async def test_maintenance_opens_nothing_and_pauses_but_lets_open_incidents_move(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     config_entry: MockConfigEntry,
     send_email: SendEmail,
     phone: list[ServiceCall],
+    tablet: list[ServiceCall],
 ) -> None:
-    await hass.services.async_call(
-        "switch", "turn_on", {"entity_id": "switch.nas_maintenance"}, blocking=True
-    )
+    """SPEC 4.1: in maintenance no incident opens and nothing notifies; e-mails to open
+    incidents append, a recovery resolves; escalation pauses at its level and goes on from
+    it when maintenance ends; no heartbeat incident opens and its timer restarts."""
+    created = async_capture_events(hass, f"{DOMAIN}_incident_created")
     await _deliver(hass, send_email, subject=PROBLEM)
-    await hass.services.async_call(
-        DOMAIN, "create_incident", {"source": "NAS", "summary": "Fan noise"}, blocking=True
-    )
-    await _advance(hass, freezer, 60)
+    await _deliver(hass, send_email, subject="PROBLEM web1 is down")
+    assert _levels(phone) == ["Escalation level 1", "Escalation level 1"]
+    await _advance(hass, freezer, 2)  # level 2 is due 3 minutes later
 
-    assert [incident.summary for incident in config_entry.runtime_data.engine.incidents()] == [
-        "Fan noise"
+    await _maintenance(hass, "turn_on")
+    await _deliver(hass, send_email, subject="RECOVERY db1 is up")
+    await _deliver(hass, send_email, subject="PROBLEM web1 is still down")
+    await _deliver(hass, send_email, subject="PROBLEM mail1 is down")
+    runtime: EmailIncidentsRuntime = config_entry.runtime_data
+    assert [
+        outcome.outcome.value for recent in list(runtime.recent)[-3:] for outcome in recent.outcomes
+    ] == [
+        "resolved",
+        "appended",
+        "maintenance",
     ]
-    assert _incident(config_entry).escalation is None
-    assert phone == []
+    assert _summaries(config_entry) == [
+        ("PROBLEM web1 is down", IncidentStatus.PENDING),
+        (PROBLEM, IncidentStatus.RESOLVED),
+    ]
+    assert _incident(config_entry, "INC-2").email_count == 2
+    # Three hours pass: no level, no heartbeat incident.
+    await _advance(hass, freezer, 180)
+    assert _levels(phone) == ["Escalation level 1", "Escalation level 1", "clear_notification"]
+    assert tablet == []
+    assert len(created) == 2
+    assert len(_summaries(config_entry)) == 2
+
+    # Maintenance ends: web1 goes on at level 2 (not level 1 again), and the heartbeat counts
+    # its two hours from now.
+    await _maintenance(hass, "turn_off")
+    assert _levels(tablet) == ["Escalation level 2"]
+    assert _levels(phone)[3:] == ["Escalation level 2"]
+    await _advance(hass, freezer, 119)
+    assert len(created) == 2
+    await _advance(hass, freezer, 1)
+    assert [event.data["summary"] for event in created[2:]] == ["No e-mail from NAS for 2 hours"]
 
 
 @pytest.mark.usefixtures("setup_integration", "tablet")

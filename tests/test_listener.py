@@ -242,6 +242,31 @@ async def test_idle_and_data_timeouts(config_entry: MockConfigEntry, smtp_port: 
 
 
 @pytest.mark.usefixtures("setup_integration")
+@pytest.mark.parametrize("extra_listener_data", [{CONF_COMMAND_TIMEOUT: 1, CONF_DATA_TIMEOUT: 30}])
+async def test_the_idle_timeout_applies_again_once_a_message_is_answered(
+    config_entry: MockConfigEntry, smtp_port: int
+) -> None:
+    """A client that keeps its connection after its 250 holds a slot for the idle timeout
+    (1 s here), not for the DATA phase's (30 s)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", smtp_port)
+    await _read_reply(reader)
+    for line in (b"EHLO c", b"MAIL FROM:<a@example.com>", b"RCPT TO:<nas@homeassistant.local>"):
+        writer.write(line + b"\r\n")
+        await _read_reply(reader)
+    writer.write(b"DATA\r\n")
+    assert (await _read_reply(reader)).startswith(b"354")
+    writer.write(b"Subject: answered\r\n\r\nbody\r\n.\r\n")
+    assert (await _read_reply(reader)).startswith(b"250 ")
+    loop = asyncio.get_running_loop()
+    answered = loop.time()
+    assert await _read_reply(reader) == b"421 4.4.2 Timeout, closing connection"
+    assert 0.5 < loop.time() - answered < 5
+    assert await reader.read() == b""
+    writer.close()
+    assert [i.summary for i in _runtime(config_entry).engine.incidents()] == ["answered"]
+
+
+@pytest.mark.usefixtures("setup_integration")
 async def test_smuggling_sequences_do_not_end_data(
     config_entry: MockConfigEntry, smtp_port: int
 ) -> None:
@@ -299,6 +324,45 @@ async def test_message_id_retry_is_not_a_second_incident(
     runtime = _runtime(config_entry)
     [incident] = runtime.engine.incidents()
     assert incident.email_count == 1
+    assert runtime.engine.state.counters["duplicate"] == 1
+
+
+@pytest.mark.usefixtures("setup_integration")
+@pytest.mark.parametrize(
+    "subentries",
+    [
+        [
+            source_subentry("NAS", ("nas",), "source_nas"),
+            source_subentry("UPS", ("ups",), "source_ups"),
+        ]
+    ],
+)
+async def test_a_message_id_seen_by_one_source_is_new_for_another(
+    config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    """A relay delivers one recipient per session: the same e-mail reaches `nas@` and then
+    `ups@`. Each source handles it once; a retry to `ups@` is its duplicate only."""
+    message = make_email(
+        subject="Power cut",
+        to="oncall@example.com",  # a list: the relay delivers to each member's address
+        message_id="<one-per-session@relay.example>",
+    )
+    await send_email(message, recipients=("nas@homeassistant.local",))
+    await send_email(message, recipients=("ups@homeassistant.local",))
+    await send_email(message, recipients=("ups@homeassistant.local",))
+    runtime = _runtime(config_entry)
+    assert sorted((i.source_id, i.email_count) for i in runtime.engine.incidents()) == [
+        ("source_nas", 1),
+        ("source_ups", 1),
+    ]
+    assert [
+        [(outcome.source_id, outcome.outcome.value) for outcome in recent.outcomes]
+        for recent in runtime.recent
+    ] == [
+        [("source_nas", "created")],
+        [("source_ups", "created")],
+        [("source_ups", "duplicate")],
+    ]
     assert runtime.engine.state.counters["duplicate"] == 1
 
 

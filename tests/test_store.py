@@ -8,7 +8,9 @@ from pathlib import Path
 import smtplib
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -24,6 +26,9 @@ pytestmark = [
     pytest.mark.usefixtures("setup_integration"),
     pytest.mark.parametrize("subentries", [[source_subentry(creation_mode="every_email")]]),
 ]
+
+
+NAS = "source_nas"
 
 
 def _files(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Path, Path]:
@@ -67,7 +72,8 @@ async def test_a_write_appends_the_changes_to_the_journal(
         [("INC-1", "resolved")],
     ]
     assert lines[1]["meta"]["counters"]["received"] == 2
-    assert list(lines[0]["message_ids"]) == [config_entry.runtime_data.recent[-1].email.message_id]
+    message_id = config_entry.runtime_data.recent[-1].email.message_id
+    assert list(lines[0]["message_ids"]) == [f"{NAS} {message_id}"]
     before = state_to_data(config_entry.runtime_data.engine.state)
     await _reload(hass, config_entry)
     assert state_to_data(config_entry.runtime_data.engine.state) == before
@@ -245,22 +251,117 @@ async def test_refusal_counters_are_written_at_unload(
     assert config_entry.runtime_data.engine.state.counters["refused_recipient"] == 1
 
 
-async def test_a_damaged_line_ends_the_replay(
+def _kept_copies(snapshot: Path) -> list[Path]:
+    return sorted(snapshot.parent.glob(f"{snapshot.name}*.damaged-*"))
+
+
+def _store_issue(hass: HomeAssistant) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, "store_damaged")
+
+
+async def test_a_damaged_line_is_skipped_and_the_lines_after_it_apply(
     hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
 ) -> None:
-    """What follows a line that cannot be read is not applied, and the next write is a
-    snapshot, so the journal never grows behind a damaged line."""
-    _snapshot, journal = _files(hass, config_entry)
-    for subject in ("first", "second", "third"):
-        await send_email(make_email(subject=subject))
+    """Ten e-mails, the line of the fourth damaged on disk: the nine others are loaded, the
+    journal is kept aside before anything overwrites it, and a repair says so."""
+    snapshot, journal = _files(hass, config_entry)
+    for number in range(1, 11):
+        await send_email(make_email(subject=f"e-mail {number}"))
     await hass.config_entries.async_unload(config_entry.entry_id)
-    _second, *later = journal.read_bytes().splitlines(keepends=True)
-    journal.write_bytes(b"{damaged}\n" + b"".join(later))
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 10  # e-mails 2 to 10 and the last write at unload
+    damaged = (
+        b"".join(lines[:2]) + b'{"sequence":4,"meta":{"next_n\x00umber}\n' + b"".join(lines[3:])
+    )
+    journal.write_bytes(damaged)
+    assert _store_issue(hass) is None
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == ["first"]
-    await send_email(make_email(subject="fourth"))
+    assert config_entry.state is ConfigEntryState.LOADED
+    summaries = [i.summary for i in config_entry.runtime_data.engine.incidents()]
+    assert summaries == [f"e-mail {number}" for number in (10, 9, 8, 7, 6, 5, 3, 2, 1)]
+    [kept] = _kept_copies(snapshot)
+    assert kept.name.startswith(f"{journal.name}.damaged-")
+    assert kept.read_bytes() == damaged
+    issue = _store_issue(hass)
+    assert issue is not None
+    assert issue.translation_key == "store_damaged"
+    assert issue.translation_placeholders == {"skipped": "1", "kept": str(kept)}
+    # The listener runs and the next write is a snapshot that holds all of it.
+    await send_email(make_email(subject="e-mail 11"))
     assert journal.read_bytes() == b""
+    assert len(_snapshot_ids(snapshot)) == 10
+    assert kept.read_bytes() == damaged
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbage"])
+async def test_a_damaged_snapshot_is_kept_aside_and_what_it_holds_is_loaded(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any, damage: str
+) -> None:
+    """A snapshot cut short (a disk that lost its tail) or with a damaged record: every
+    incident that can still be read is loaded, with the journal's lines on top."""
+    snapshot, journal = _files(hass, config_entry)
+    for number in range(1, 5):
+        await send_email(make_email(subject=f"e-mail {number}"))
+    config_entry.runtime_data.store._disk.needs_snapshot = True  # fold the journal in
+    await send_email(make_email(subject="e-mail 5"))
+    await send_email(make_email(subject="e-mail 6"))  # a journal line on top
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    content = snapshot.read_bytes()
+    assert _snapshot_ids(snapshot) == [f"INC-{number}" for number in range(1, 6)]
+    if damage == "cut":
+        broken = content[: content.index(b'{"id":"INC-5"') + 40]
+    else:
+        start = content.index(b'{"id":"INC-3"')
+        broken = content[: start + 20] + b"\xff\x00garbage" + content[start + 30 :]
+    snapshot.write_bytes(broken)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    lost = 5 if damage == "cut" else 3
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == [
+        f"e-mail {number}" for number in range(6, 0, -1) if number != lost
+    ]
+    [kept] = _kept_copies(snapshot)
+    assert kept.name.startswith(f"{snapshot.name}.damaged-")
+    assert kept.read_bytes() == broken
+    issue = _store_issue(hass)
+    assert issue is not None
+    assert issue.translation_placeholders == {"skipped": "1", "kept": str(kept)}
+    await send_email(make_email(subject="e-mail 7"))
+    assert _snapshot_ids(snapshot) == [f"INC-{n}" for n in range(1, 8) if n != lost]
+    assert kept.read_bytes() == broken
+
+
+async def test_a_snapshot_with_unusable_values_still_loads(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    """Readable JSON whose values make no sense (an edited file): the incidents that can be
+    read are loaded, the rest is counted and the file kept."""
+    snapshot, journal = _files(hass, config_entry)
+    for number in range(1, 4):
+        config_entry.runtime_data.store._disk.needs_snapshot = True
+        await send_email(make_email(subject=f"e-mail {number}"))
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    journal.unlink()  # the last write's counters would replace the damaged ones
+    stored = json.loads(snapshot.read_text())
+    stored["data"]["incidents"][0]["status"] = "bogus"
+    stored["data"]["counters"] = "not counters"
+    snapshot.write_text(json.dumps(stored))
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == [
+        "e-mail 3",
+        "e-mail 2",
+    ]
+    [kept] = _kept_copies(snapshot)
+    assert kept.read_text() == json.dumps(stored)
+    issue = _store_issue(hass)
+    assert issue is not None
+    assert issue.translation_placeholders == {"skipped": "2", "kept": str(kept)}
+    await send_email(make_email(subject="e-mail 4"))
+    assert config_entry.runtime_data.engine.get("INC-4") is not None
 
 
 async def test_pruned_incidents_are_removed_through_the_journal(

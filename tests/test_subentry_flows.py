@@ -9,6 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentryData, SubentryFlowContext
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -670,8 +671,8 @@ async def test_rule_tester_in_maintenance(
     hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: Any
 ) -> None:
     runtime = setup_integration.runtime_data
+    runtime.engine.set_maintenance("source_nas", enabled=True, now=dt_util.utcnow())
     await send_email(make_email(subject="Disk failure"))
-    runtime.engine.set_maintenance("source_nas", enabled=True)
     result = await start(hass, setup_integration, SUBENTRY_SOURCE, "source_nas")
     result = await submit(hass, result, basics(name="NAS", addresses=["nas"]))
     result = await choose(hass, result, "test_rules")

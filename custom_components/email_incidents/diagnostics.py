@@ -1,38 +1,48 @@
-"""Diagnostics: settings without secrets, counters, recent e-mails without bodies, incidents."""
+"""Diagnostics: settings without secrets, counters, recent e-mails without bodies, incidents.
+
+Personal data is redacted: passwords, user names, e-mail addresses (also inside subjects and
+keys) and the IP addresses of clients."""
 
 from __future__ import annotations
 
 from collections import Counter
+import re
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_PASSWORD, CONF_AUTH_USERNAME
 from .runtime import EmailIncidentsConfigEntry, RecentEmail
 
 TO_REDACT = {CONF_AUTH_PASSWORD, CONF_AUTH_USERNAME}
+SUBENTRY_TO_REDACT = {"addresses"}
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def _without_addresses(text: str | None) -> str | None:
+    return _ADDRESS.sub(REDACTED, text) if text is not None else None
 
 
 def _recent_email(recent: RecentEmail) -> dict[str, Any]:
     email = recent.email
     return {
         "received": recent.received.isoformat(),
-        "client": recent.client,
-        "mail_from": recent.mail_from,
-        "rcpt_tos": list(recent.rcpt_tos),
-        "from": email.from_address,
-        "subject": email.subject,
+        "client": REDACTED,
+        "mail_from": REDACTED,
+        "rcpt_tos": REDACTED,
+        "from": REDACTED,
+        "subject": _without_addresses(email.subject),
         "size": email.size,
         "attachments": len(email.attachments),
-        "defects": list(email.defects),
+        "defects": [_without_addresses(defect) for defect in email.defects],
         "refusal": recent.refusal,
         "outcomes": [
             {
                 "source_id": outcome.source_id,
                 "outcome": outcome.outcome.value,
                 "incident_ids": list(outcome.incident_ids),
-                "key": outcome.key,
+                "key": _without_addresses(outcome.key),
             }
             for outcome in recent.outcomes
         ],
@@ -55,7 +65,7 @@ async def async_get_config_entry_diagnostics(
                 "subentry_id": subentry_id,
                 "type": subentry.subentry_type,
                 "title": subentry.title,
-                "data": dict(subentry.data),
+                "data": async_redact_data(dict(subentry.data), SUBENTRY_TO_REDACT),
             }
             for subentry_id, subentry in entry.subentries.items()
         ],

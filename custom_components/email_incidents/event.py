@@ -8,6 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .core.engine import IncidentEvent, IncidentEventType
 from .entity import EmailIncidentsEntity, async_add_source_entities
+from .events import cut
 from .runtime import EmailIncidentsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -48,9 +49,9 @@ class IncidentEventEntity(EmailIncidentsEntity, EventEntity):
         incident = event.incident
         attributes = {
             "incident_id": incident.id,
-            "summary": incident.summary,
+            "summary": cut(incident.summary),
             "status": incident.status.value,
-            "key": incident.key,
+            "key": cut(incident.key),
             "priority": incident.priority.value,
             "email_count": incident.email_count,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -9,13 +10,38 @@ from homeassistant.core import callback
 
 from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX
 from .core.engine import IncidentEvent, SourceOutcome
-from .core.models import InboundEmail, Incident
+from .core.models import Actor, InboundEmail, Incident
 from .core.text import clean_text
 
 if TYPE_CHECKING:
     from .runtime import EmailIncidentsRuntime
 
 DETAILS_EXCERPT_CHARS = 500
+# Whatever the e-mail, an event stays far below the recorder's 32 KiB and an entity's
+# attributes below 16 KiB: each text an e-mail controls is cut (visibly) and lists are capped.
+TEXT_CHARS = 1000
+ADDRESS_CHARS = 320
+LIST_ITEMS = 20
+CUT_MARK = " [… cut]"
+
+
+def cut(value: str | None, limit: int = TEXT_CHARS) -> str | None:
+    """`value` at most `limit` characters long, a cut marked at its end."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[: limit - len(CUT_MARK)] + CUT_MARK
+
+
+def cut_list(values: Iterable[str], limit: int = ADDRESS_CHARS) -> list[str]:
+    """At most LIST_ITEMS values, each cut to `limit`; the last item says how many more."""
+    items = list(values)
+    if len(items) > LIST_ITEMS:
+        items[LIST_ITEMS - 1 :] = [f"[… {len(items) - LIST_ITEMS + 1} more]"]
+    return [text for item in items if (text := cut(item, limit)) is not None]
+
+
+def _actor_name(actor: Actor | None) -> str | None:
+    return cut(actor.name or actor.kind.value, ADDRESS_CHARS) if actor is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -30,21 +56,17 @@ def incident_data(runtime: EmailIncidentsRuntime, incident: Incident) -> dict[st
         "source_name": runtime.source_name(incident.source_id),
         "device_id": runtime.device_id(incident.source_id),
         "status": incident.status.value,
-        "summary": incident.summary,
-        "key": incident.key,
+        "summary": cut(incident.summary),
+        "key": cut(incident.key),
         "priority": incident.priority.value,
-        "from": incident.from_address,
+        "from": cut(incident.from_address, ADDRESS_CHARS),
         "email_count": incident.email_count,
         "created": _iso(incident.created),
         "last_email": _iso(incident.last_email),
         "accepted": _iso(incident.accepted),
         "resolved": _iso(incident.resolved),
-        "accepted_by": incident.accepted_by.name or incident.accepted_by.kind.value
-        if incident.accepted_by
-        else None,
-        "resolved_by": incident.resolved_by.name or incident.resolved_by.kind.value
-        if incident.resolved_by
-        else None,
+        "accepted_by": _actor_name(incident.accepted_by),
+        "resolved_by": _actor_name(incident.resolved_by),
     }
 
 
@@ -52,13 +74,13 @@ def incident_event_data(runtime: EmailIncidentsRuntime, event: IncidentEvent) ->
     data = incident_data(runtime, event.incident)
     data["details"] = clean_text(event.incident.details, DETAILS_EXCERPT_CHARS)
     if event.actor is not None:
-        data["actor"] = event.actor.name or event.actor.kind.value
+        data["actor"] = _actor_name(event.actor)
     if event.email is not None:
-        data["email_subject"] = event.email.subject
-        data["email_from"] = event.email.from_address
+        data["email_subject"] = cut(event.email.subject)
+        data["email_from"] = cut(event.email.from_address, ADDRESS_CHARS)
     if event.level is not None:
         data["level"] = event.level
-        data["targets"] = list(event.targets)
+        data["targets"] = cut_list(event.targets)
         data["round"] = event.round
     return data
 
@@ -81,11 +103,11 @@ def async_fire_email_received(
     runtime.hass.bus.async_fire(
         EVENT_EMAIL_RECEIVED,
         {
-            "message_id": email.message_id,
-            "from": email.from_address,
-            "subject": email.subject,
+            "message_id": cut(email.message_id),
+            "from": cut(email.from_address, ADDRESS_CHARS),
+            "subject": cut(email.subject),
             "client": client,
-            "recipients": list(email.envelope_recipients),
+            "recipients": cut_list(email.envelope_recipients),
             "received": received.isoformat(),
             "size": email.size,
             "outcomes": [
@@ -94,7 +116,7 @@ def async_fire_email_received(
                     "source_name": runtime.source_name(outcome.source_id),
                     "outcome": outcome.outcome.value,
                     "incident_ids": list(outcome.incident_ids),
-                    "key": outcome.key,
+                    "key": cut(outcome.key),
                 }
                 for outcome in outcomes
             ],

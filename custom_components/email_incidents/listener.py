@@ -94,7 +94,8 @@ def load_tls_context(certificate: str, key: str) -> ssl.SSLContext:
     context.verify_mode = ssl.CERT_NONE
     try:
         context.load_cert_chain(certificate, key)
-    except (OSError, ssl.SSLError) as err:
+    except (OSError, ssl.SSLError, ValueError, TypeError) as err:
+        # ValueError: a NUL byte in a path; TypeError: a path that is not text.
         raise ListenerError("certificate_unreadable", f"{certificate}: {err}") from err
     return context
 
@@ -332,6 +333,10 @@ class _Session(SMTP):
             status = problem
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push(status)
+        # Answered: the client is between commands again and gets the idle timeout, not the
+        # DATA phase's longer one.
+        if self.transport is not None:
+            self._reset_timeout()
 
     async def _receive_message(self) -> str | None:
         """Read up to the lone dot; the reply to give instead of delivering, if any. A message

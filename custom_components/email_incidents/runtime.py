@@ -50,12 +50,12 @@ from .core.engine import (
 )
 from .core.models import InboundEmail, Priority
 from .core.parser import parse_email
-from .core.state import state_from_data, take_changes
+from .core.state import state_from_data, state_from_readable_data, take_changes
 from .escalation import EscalationNotifier
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
 from .settings import ListenerSettings
-from .store import IncidentStore, StoreWriteError
+from .store import IncidentStore, StoreDamage, StoreWriteError
 
 type EmailIncidentsConfigEntry = ConfigEntry[EmailIncidentsRuntime]
 
@@ -118,7 +118,12 @@ class EmailIncidentsRuntime:
         data = await self.store.async_load()
         if data is not None:
             # Thousands of incidents take a while to read: not on Home Assistant's loop.
-            self.engine.state = await self.hass.async_add_executor_job(state_from_data, data)
+            state, unusable = await self.hass.async_add_executor_job(state_from_readable_data, data)
+            if unusable:
+                await self.store.async_unusable(unusable, state.incidents)
+            self.engine.state = state
+        if (damage := self.store.damage) is not None:
+            raise_store_issue(self.hass, damage)
         now = dt_util.utcnow()
         self.engine.configure(self._source_configs(), self._policies(), now)
         self.last_email = max(self.engine.state.source_last_email.values(), default=None)
@@ -439,6 +444,22 @@ def raise_listener_issue(
             "port": str(settings.port),
             "certificate": settings.tls_certificate,
             "error": str(error),
+        },
+    )
+
+
+def raise_store_issue(hass: HomeAssistant, damage: StoreDamage) -> None:
+    """A repair issue that says what a damaged store cost and where its files were kept."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "store_damaged",
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="store_damaged",
+        translation_placeholders={
+            "skipped": str(damage.skipped),
+            "kept": ", ".join(str(path) for path in damage.kept),
         },
     )
 

@@ -19,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .core.models import IncidentStatus
 from .entity import EmailIncidentsEntity, async_add_source_entities
-from .events import incident_data
+from .events import cut, incident_data
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 PARALLEL_UPDATES = 0
@@ -57,9 +57,9 @@ def _open_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str
         "incidents": [
             {
                 "id": incident.id,
-                "summary": incident.summary,
+                "summary": cut(incident.summary),
                 "status": incident.status.value,
-                "key": incident.key,
+                "key": cut(incident.key),
                 "created": incident.created.isoformat(),
             }
             for incident in engine.open_incidents(source_id, NEWEST_SHOWN)

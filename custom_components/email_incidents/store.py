@@ -13,8 +13,14 @@ Two files sit in `.storage/`:
   however many incidents are stored.
 
 Each journal line has a sequence number and the snapshot names the last one it contains, so a
-crash between writing a snapshot and emptying the journal replays nothing twice. A line cut short
-by a crash was never acknowledged; loading stops there and the next write is a new snapshot.
+crash between writing a snapshot and emptying the journal replays nothing twice. A last line cut
+short by a crash was never acknowledged; it is left out and the next write is a new snapshot.
+
+Loading never gives up on what can still be read. A damaged journal line is skipped and the
+lines after it apply; a damaged or cut snapshot yields every incident record that still reads.
+Either file is first copied next to itself (`<name>.damaged-<UTC time>`) and the next write is
+a new snapshot, so nothing damaged is overwritten before it is kept; `StoreDamage` tells what
+was skipped and where the copies are, for a repair issue.
 The journal is folded into a new snapshot once it outgrows the snapshot (at least 1 MiB), which
 keeps both the disk and the start-up time in proportion to the state.
 """
@@ -22,11 +28,14 @@ keeps both the disk and the start-up time in proportion to the state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
 import os
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -40,6 +49,11 @@ from .core.state import StateChanges
 
 STORAGE_VERSION = 1
 JOURNAL_MIN_COMPACT_BYTES = 1024 * 1024
+# Where the incident records start in a snapshot (with any spacing an older writer used).
+_INCIDENTS_START = re.compile(rb'"incidents"\s*:\s*\[')
+# In JSON text, `{"id":` can only open an object (inside a string the quote is escaped), so a
+# damaged snapshot is read on from the next record after a damaged one.
+_RECORD_START = re.compile(r'\{\s*"id"\s*:')
 
 
 def storage_path(hass: HomeAssistant, entry_id: str) -> Path:
@@ -77,6 +91,15 @@ class StoreWriteError(HomeAssistantError):
 
 
 @dataclass(slots=True)
+class StoreDamage:
+    """What loading had to leave out: records (journal lines, incidents, the snapshot's small
+    fields) that could not be read, and the copies of the damaged files."""
+
+    skipped: int = 0
+    kept: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class DiskState:
     """What the files hold: each incident's encoded record, the small fields, the Message-IDs.
     Kept in memory so a write needs only the changes, and a failed write can put memory back."""
@@ -88,8 +111,18 @@ class DiskState:
     snapshot_bytes: int = 0
     journal_bytes: int = 0
     # The next write must be a snapshot: there is none yet, or the journal ends in a line
-    # that a crash or a failed write cut short (a line appended after it would be lost).
+    # that a crash or a failed write cut short (a line appended after it would be lost), or
+    # a file was damaged.
     needs_snapshot: bool = True
+    damage: StoreDamage | None = None
+
+    def damaged(self, skipped: int, file: Path, content: bytes) -> None:
+        """Count what could not be read and keep a copy of the file, once per file."""
+        damage = self.damage = self.damage or StoreDamage()
+        damage.skipped += skipped
+        self.needs_snapshot = True
+        if not any(kept.name.startswith(f"{file.name}.damaged-") for kept in damage.kept):
+            damage.kept.append(_set_aside(file, content))
 
     def data(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {**self.meta, "recent_message_ids": dict(self.message_ids), "incidents": records}
@@ -118,16 +151,93 @@ def read_files(path: Path) -> tuple[DiskState, dict[str, Any] | None]:
     except FileNotFoundError:
         return disk, None
     disk.snapshot_bytes = len(snapshot)
-    main: dict[str, Any] = json_loads_object(snapshot)["data"]  # type: ignore[assignment]
-    records = {record["id"]: record for record in main.pop("incidents", ())}
-    disk.message_ids = main.pop("recent_message_ids", {})
-    disk.sequence = main.pop("journal", 0)
+    try:
+        main: dict[str, Any] = json_loads_object(snapshot)["data"]  # type: ignore[assignment]
+        stored = main.pop("incidents", [])
+        if not isinstance(stored, list):
+            raise TypeError("incidents is not a list")
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        LOGGER.error("The incident snapshot %s is damaged (%s); reading what it holds", path, err)
+        main, stored, skipped = _salvage_snapshot(snapshot)
+        disk.damaged(skipped, path, snapshot)
+    records = {
+        record["id"]: record
+        for record in stored
+        if isinstance(record, dict) and isinstance(record.get("id"), str)
+    }
+    message_ids = main.pop("recent_message_ids", {})
+    disk.message_ids = message_ids if isinstance(message_ids, dict) else {}
+    sequence = main.pop("journal", 0)
+    disk.sequence = sequence if isinstance(sequence, int) else 0
     disk.meta = main
-    disk.needs_snapshot = _read_legacy_archive(path, records)
-    disk.needs_snapshot |= _replay_journal(journal_path(path), disk, records)
+    disk.needs_snapshot = _read_legacy_archive(path, records) or disk.damage is not None
+    ends_cut_short = _replay_journal(journal_path(path), disk, records)
+    disk.needs_snapshot |= ends_cut_short
     ordered = sorted(records.values(), key=_incident_number)
     disk.records = {record["id"]: _encode_record(record) for record in ordered}
     return disk, disk.data(ordered)
+
+
+def _salvage_snapshot(snapshot: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """From a snapshot that is not valid JSON: its small fields if their part still reads,
+    every incident record that still reads, and how many records (the small fields counted as
+    one) could not be read."""
+    start = _INCIDENTS_START.search(snapshot)
+    head = snapshot[: start.start()] if start else b""
+    meta: Any = None
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        meta = json_loads_object(head.rstrip().removesuffix(b",") + b"}}")["data"]
+    skipped = 0
+    if not isinstance(meta, dict):
+        meta, skipped = {}, 1
+    text = snapshot[start.end() if start else 0 :].decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    records: list[dict[str, Any]] = []
+    found = _RECORD_START.search(text)
+    while found is not None:
+        try:
+            record, end = decoder.raw_decode(text, found.start())
+        except ValueError:
+            skipped += 1
+            found = _RECORD_START.search(text, found.end())
+            continue
+        records.append(record)
+        found = _RECORD_START.search(text, end)
+    return meta, records, skipped
+
+
+def _set_aside(file: Path, content: bytes) -> Path:
+    """Keep a damaged file's content next to it under a new name, durably, before anything
+    replaces it. The name says when: `<name>.damaged-20260101T120000Z`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = file.with_name(f"{file.name}.damaged-{stamp}")
+    number = 1
+    while True:
+        try:
+            fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            number += 1
+            kept = file.with_name(f"{file.name}.damaged-{stamp}-{number}")
+            continue
+        break
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _sync_folder(file.parent)
+    return kept
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new name in `folder` survive a crash."""
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _read_legacy_archive(path: Path, records: dict[str, dict[str, Any]]) -> bool:
@@ -141,27 +251,48 @@ def _read_legacy_archive(path: Path, records: dict[str, dict[str, Any]]) -> bool
 
 
 def _replay_journal(path: Path, disk: DiskState, records: dict[str, dict[str, Any]]) -> bool:
-    """Apply the journal's lines newer than the snapshot; True if it ends cut short."""
+    """Apply the journal's lines newer than the snapshot, skipping (and counting) a damaged
+    one; True if the journal ends in a line cut short."""
     try:
         journal = path.read_bytes()
     except FileNotFoundError:
         return False
     disk.journal_bytes = len(journal)
     *lines, tail = journal.split(b"\n")
+    damaged = 0
+    error: Exception | None = None
     for line in lines:
         try:
             entry: Any = json_loads(line)
             sequence = entry["sequence"]
-        except (ValueError, TypeError, KeyError):
-            return True
-        if sequence <= disk.sequence:
-            continue  # already in the snapshot
+            if sequence <= disk.sequence:
+                continue  # already in the snapshot
+            meta, message_ids, removed = entry["meta"], entry["message_ids"], entry["removed"]
+            changed = {record["id"]: record for record in entry["incidents"]}
+            if not (
+                isinstance(meta, dict)
+                and isinstance(message_ids, dict)
+                and all(isinstance(incident_id, str) for incident_id in removed)
+            ):
+                raise TypeError("a field of the wrong type")
+        except (ValueError, TypeError, KeyError) as err:
+            damaged += 1
+            error = err
+            continue
         disk.sequence = sequence
-        disk.meta = entry["meta"]
-        disk.message_ids.update(entry["message_ids"])
-        for incident_id in entry["removed"]:
+        disk.meta = meta
+        disk.message_ids.update(message_ids)
+        for incident_id in removed:
             records.pop(incident_id, None)
-        records.update((record["id"], record) for record in entry["incidents"])
+        records.update(changed)
+    if damaged:
+        LOGGER.error(
+            "Skipped %d damaged line(s) of the incident journal %s (the last: %s)",
+            damaged,
+            path,
+            error,
+        )
+        disk.damaged(damaged, path, journal)
     return bool(tail)
 
 
@@ -196,10 +327,38 @@ class IncidentStore:
     # --- loading ----------------------------------------------------------------------------
 
     async def async_load(self) -> dict[str, Any] | None:
-        """The stored state data, or None on first start (the core migrates its schema)."""
+        """The stored state data, or None on first start (the core migrates its schema).
+        What could not be read is in `damage`."""
         disk, data = await self._hass.async_add_executor_job(read_files, self.path)
         self._disk = disk
         return data
+
+    @property
+    def damage(self) -> StoreDamage | None:
+        return self._disk.damage
+
+    async def async_unusable(self, skipped: int, usable: Collection[str]) -> None:
+        """The loaded data held `skipped` records the state cannot use; only the incidents
+        `usable` are kept. The snapshot and the journal are kept as they are before the next
+        write, a snapshot, replaces them."""
+        disk = self._disk
+
+        def set_aside() -> None:
+            for file in (self.path, self.journal):
+                with contextlib.suppress(FileNotFoundError):
+                    if content := file.read_bytes():
+                        disk.damaged(0, file, content)
+
+            disk.damage = disk.damage or StoreDamage()
+            disk.damage.skipped += skipped
+            disk.needs_snapshot = True
+
+        await self._hass.async_add_executor_job(set_aside)
+        disk.records = {
+            incident_id: record
+            for incident_id, record in disk.records.items()
+            if incident_id in usable
+        }
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -310,11 +469,7 @@ class IncidentStore:
                 self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
             )
             if created:  # the new name must survive a crash too
-                directory = os.open(self.journal.parent, os.O_RDONLY)
-                try:
-                    os.fsync(directory)
-                finally:
-                    os.close(directory)
+                _sync_folder(self.journal.parent)
         return self._journal_fd
 
     def _written(self, write: _Write, size: int) -> None:

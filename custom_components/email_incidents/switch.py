@@ -45,8 +45,8 @@ class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):
         source_id = self.source_id
         assert source_id is not None
 
-        def change(_now: datetime) -> None:
-            self.runtime.engine.set_maintenance(source_id, enabled)
+        def change(now: datetime) -> None:
+            self.runtime.engine.set_maintenance(source_id, enabled, now)
 
         await async_apply_change(self.runtime, change)
 

@@ -232,10 +232,10 @@ def test_filters_and_maintenance() -> None:
         source(filters=[{"field": "subject", "operator": "contains", "value": "PROBLEM"}])
     )
     assert outcomes(engine, mail("all good")) == ["filtered"]
-    engine.set_maintenance("nas", True)
+    engine.set_maintenance("nas", True, T0)
     assert engine.in_maintenance("nas")
     assert outcomes(engine, mail("PROBLEM")) == ["maintenance"]
-    engine.set_maintenance("nas", False)
+    engine.set_maintenance("nas", False, T0)
     assert outcomes(engine, mail("PROBLEM")) == ["created"]
     assert engine.state.counters == {
         "received": 3,
@@ -404,16 +404,20 @@ def test_accept_stops_escalation_and_overdue_runs_once() -> None:
 
 def test_no_escalation_in_maintenance_or_outside_support_hours() -> None:
     engine = escalating_engine(priority="low", support_hours_entity="schedule.office")
-    engine.set_maintenance("nas", True)
+    engine.set_maintenance("nas", True, T0)
     engine.create("nas", summary="during maintenance", actor=USER, now=T0)
-    engine.set_maintenance("nas", False)
+    assert engine.next_deadline() is None
     engine.set_support_hours("nas", False, T0)
+    engine.set_maintenance("nas", False, T0)  # outside support hours: still paused
     engine.ingest(mail("after hours"), T0)
     assert engine.next_deadline() is None
     engine.set_support_hours("nas", True, T0 + timedelta(hours=6))
     assert engine.next_deadline() == T0 + timedelta(hours=6)
-    [event] = engine.run_due(T0 + timedelta(hours=6))
-    assert (event.incident.summary, event.level) == ("after hours", 1)
+    events = engine.run_due(T0 + timedelta(hours=6))
+    assert [(event.incident.summary, event.level) for event in events] == [
+        ("during maintenance", 1),
+        ("after hours", 1),
+    ]
     # Home Assistant repeats an unchanged schedule state: level 2 stays due, nothing restarts.
     engine.set_support_hours("nas", True, T0 + timedelta(hours=6, minutes=5))
     assert engine.next_deadline() == T0 + timedelta(hours=6, minutes=10)
@@ -503,7 +507,7 @@ def test_state_round_trip_and_migration() -> None:
     engine.ingest(mail("PROBLEM Host: a", message_id="<m1>"), T0)
     engine.run_due(T0)
     engine.ingest(mail("ACK Host: a"), T0)
-    engine.set_maintenance("nas", True)
+    engine.set_maintenance("nas", True, T0)
     engine.set_support_hours("nas", False, T0)
     data = json.loads(json.dumps(state_to_data(engine.state)))
     assert state_from_data(data) == engine.state

@@ -264,10 +264,10 @@ def test_changes_are_taken_once() -> None:
     assert take_changes(engine.state).incidents == {"INC-1": None}
     email = InboundEmail(message_id="<a@b>", envelope_recipients=("nas@example.org",))
     engine.ingest(email, now)
-    assert take_changes(engine.state).message_ids == {"<a@b>": now.isoformat()}
+    assert take_changes(engine.state).message_ids == {"nas <a@b>": now.isoformat()}
     assert take_changes(engine.state).message_ids == {}
     assert take_changes(engine.state, all_message_ids=True).message_ids == {
-        "<a@b>": now.isoformat()
+        "nas <a@b>": now.isoformat()
     }
 
 

@@ -9,7 +9,7 @@ question without changing anything.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -322,17 +322,15 @@ class IncidentEngine:
         counters = self._state.counters
         counters["received"] = counters.get("received", 0) + 1
         sources = self.route(email)
-        if self._is_duplicate(email, now):
-            counters["duplicate"] = counters.get("duplicate", 0) + 1
-            return IngestResult(
-                outcomes=tuple(
-                    SourceOutcome(source_id=s.source_id, outcome=Outcome.DUPLICATE) for s in sources
-                ),
-                events=(),
-            )
+        self._forget_old_message_ids(now)
         outcomes: list[SourceOutcome] = []
         events: list[IncidentEvent] = []
         for source in sources:
+            if self._is_duplicate(source, email, now):
+                outcomes.append(
+                    SourceOutcome(source_id=source.source_id, outcome=Outcome.DUPLICATE)
+                )
+                continue
             self._state.source_last_email[source.source_id] = now
             events.extend(self._end_heartbeat(source, now))
             decision = self._decide(source, email)
@@ -349,7 +347,11 @@ class IncidentEngine:
             )
             per_source = f"source_emails_{source.source_id}"
             counters[per_source] = counters.get(per_source, 0) + 1
-        if outcomes and all(outcome.outcome is Outcome.FILTERED for outcome in outcomes):
+        if outcomes and all(outcome.outcome is Outcome.DUPLICATE for outcome in outcomes):
+            counters["duplicate"] = counters.get("duplicate", 0) + 1
+        elif outcomes and all(
+            outcome.outcome in (Outcome.FILTERED, Outcome.DUPLICATE) for outcome in outcomes
+        ):
             counters["filtered"] = counters.get("filtered", 0) + 1
         else:
             counters["accepted"] = counters.get("accepted", 0) + 1
@@ -365,23 +367,34 @@ class IncidentEngine:
             key=decision.key,
         )
 
-    def _is_duplicate(self, email: InboundEmail, now: datetime) -> bool:
+    def _forget_old_message_ids(self, now: datetime) -> None:
         seen = self._state.recent_message_ids
         expired = now - self._limits.duplicate_window
         # Oldest first: only the expired head is looked at, however many ids are kept.
         while seen and (oldest := next(iter(seen.items())))[1] <= expired:
             del seen[oldest[0]]
+
+    def _is_duplicate(self, source: SourceConfig, email: InboundEmail, now: datetime) -> bool:
+        """A retry of an e-mail this source has handled; duplicates are told per source (a
+        relay delivers one recipient per session, each with the same Message-ID)."""
         if not email.message_id:
             return False
-        if email.message_id in seen:
+        seen = self._state.recent_message_ids
+        key = f"{source.source_id} {email.message_id}"
+        if key in seen:
             return True
-        seen[email.message_id] = now
-        self._state.unsaved_message_ids.append(email.message_id)
+        seen[key] = now
+        self._state.unsaved_message_ids.append(key)
         return False
 
     def _decide(self, source: SourceConfig, email: InboundEmail) -> _Decision:
-        if source.source_id in self._state.maintenance:
-            return _Decision(Outcome.MAINTENANCE)
+        """In maintenance an e-mail opens nothing; what it does to open incidents it does."""
+        decision = self._decide_outside_maintenance(source, email)
+        if decision.outcome is Outcome.CREATED and source.source_id in self._state.maintenance:
+            return _Decision(Outcome.MAINTENANCE, key=decision.key)
+        return decision
+
+    def _decide_outside_maintenance(self, source: SourceConfig, email: InboundEmail) -> _Decision:
         if not source.filters.matches(email):
             if _LOGGER.isEnabledFor(logging.DEBUG):
                 _LOGGER.debug("%s: the filters do not match %r", source.name, email.subject)
@@ -517,7 +530,7 @@ class IncidentEngine:
         )
         self._log(incident, LogKind.CREATED, now, incident.summary, actor)
         policy = self._policies.get(source.escalation_policy_id or "")
-        if policy is not None and source.source_id not in self._state.maintenance:
+        if policy is not None:
             incident.escalation = first_due(
                 policy, now, active=self._escalation_active(source, priority)
             )
@@ -526,7 +539,10 @@ class IncidentEngine:
         return incident
 
     def _escalation_active(self, source: SourceConfig, priority: Priority) -> bool:
-        return priority is Priority.HIGH or source.source_id not in self._state.support_hours_off
+        source_id = source.source_id
+        return source_id not in self._state.maintenance and (
+            priority is Priority.HIGH or source_id not in self._state.support_hours_off
+        )
 
     def _accept(
         self, incident: Incident, actor: Actor, now: datetime, email: InboundEmail | None = None
@@ -655,11 +671,30 @@ class IncidentEngine:
 
     # --- maintenance and support hours ---------------------------------------------------------
 
-    def set_maintenance(self, source_id: str, enabled: bool) -> None:
+    def set_maintenance(self, source_id: str, enabled: bool, now: datetime) -> None:
+        """Maintenance pauses the escalation of the source's pending incidents at the level
+        each has reached, and its heartbeat; when it ends, both go on from `now`."""
+        if enabled == (source_id in self._state.maintenance):
+            return
         if enabled:
             self._state.maintenance.add(source_id)
         else:
             self._state.maintenance.discard(source_id)
+        source = self._sources.get(source_id)
+        if source is None:
+            return
+        if not enabled and source.expected_interval is not None:
+            self._state.heartbeat_anchor[source_id] = now
+        for incident in self._open.get(source_id, {}).values():
+            escalation = incident.escalation
+            if incident.status is not IncidentStatus.PENDING or escalation is None:
+                continue
+            if enabled and escalation.due is not None:
+                incident.escalation = replace(escalation, due=None)
+                self._changed(incident)
+            elif escalation.due is None and self._escalation_active(source, incident.priority):
+                incident.escalation = replace(escalation, due=now)
+                self._changed(incident)
 
     def in_maintenance(self, source_id: str) -> bool:
         return source_id in self._state.maintenance
@@ -678,7 +713,7 @@ class IncidentEngine:
                 or escalation is None
             ):
                 continue
-            if active and escalation.due is None:
+            if active and escalation.due is None and source_id not in self._state.maintenance:
                 incident.escalation = EscalationState(policy_id=escalation.policy_id, due=now)
                 self._changed(incident)
             elif not active:
@@ -698,7 +733,7 @@ class IncidentEngine:
         return incident.last_activity + source.auto_resolve_after
 
     def _heartbeat_at(self, source: SourceConfig) -> datetime | None:
-        if source.expected_interval is None:
+        if source.expected_interval is None or source.source_id in self._state.maintenance:
             return None
         if any(map(_is_heartbeat, self._open_with_key(source.source_id, HEARTBEAT_KEY))):
             return None

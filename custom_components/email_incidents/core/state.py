@@ -258,3 +258,30 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
     return state
+
+
+def state_from_readable_data(data: Mapping[str, Any]) -> tuple[EngineState, int]:
+    """The state from stored data, as much of it as can be used: if `state_from_data` refuses
+    it (a damaged or edited file), every incident that reads and the other fields if they
+    read, with how many records (the other fields counted as one) had to be left out."""
+    try:
+        return state_from_data(data), 0
+    except StateError:
+        pass
+    skipped = 0
+    try:
+        state = state_from_data({**data, "incidents": []})
+    except StateError:
+        state, skipped = EngineState(), 1
+    stored = data.get("incidents")
+    if isinstance(stored, Mapping):
+        stored = list(stored.values())
+    for item in stored if isinstance(stored, list) else ():
+        try:
+            incident = incident_from_data(item)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            skipped += 1
+            continue
+        state.incidents[incident.id] = incident
+    state.next_number = max(state.next_number, _after_highest_id(list(state.incidents.values())))
+    return state, skipped
