@@ -19,7 +19,7 @@ from custom_components.email_incidents.device_trigger import async_get_triggers
 
 from .entity_helpers import SendEmail, deliver
 
-TRIGGER_TYPES = ["created", "updated", "accepted", "resolved", "escalated"]
+TRIGGER_TYPES = ["created", "updated", "accepted", "resolved", "escalated", "snoozed"]
 
 
 def _device(device_registry: dr.DeviceRegistry, identifier: str) -> dr.DeviceEntry:

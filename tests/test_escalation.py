@@ -116,6 +116,8 @@ def _notification(
                 {"action": f"EMAIL_INCIDENTS_ACCEPT_{incident_id}", "title": "Accept"},
                 {"action": f"EMAIL_INCIDENTS_RESOLVE_{incident_id}", "title": "Resolve"},
             ],
+            "url": f"/email-incidents/{incident_id}",
+            "clickAction": f"/email-incidents/{incident_id}",
             **(HIGH_PRIORITY_PUSH if push is None else push),
         },
     }

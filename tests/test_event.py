@@ -107,6 +107,7 @@ async def test_every_event_type(
         "resolved": None,
         "accepted_by": None,
         "resolved_by": None,
+        "url": "/email-incidents/INC-1",
         "details": "Volume 1 is degraded.",
     }
     [created] = captured["created"]

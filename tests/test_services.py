@@ -177,6 +177,7 @@ async def test_create_incident(
             "resolved": None,
             "accepted_by": None,
             "resolved_by": None,
+            "url": "/email-incidents/INC-1",
         }
     }
     assert (incident.details, incident.priority) == ("Basement sensor is wet.", Priority.LOW)
@@ -238,6 +239,36 @@ async def test_get_incidents(
         "resolved": None,
         "accepted_by": None,
         "resolved_by": None,
+        "url": "/email-incidents/INC-3",
+    }
+
+
+async def test_get_incidents_with_details(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_admin_user: MockUser,
+) -> None:
+    await deliver(hass, send_email, subject="Disk 1", body="Volume 1 is degraded.\nCheck it.")
+    await _call(
+        hass, "add_note", Context(user_id=hass_admin_user.id), incident_id="INC-1", note="On it"
+    )
+    plain = (await _call(hass, "get_incidents"))["incidents"][0]
+    assert "emails" not in plain
+    assert "log" not in plain
+    [incident] = (await _call(hass, "get_incidents", details=True))["incidents"]
+    [email] = incident["emails"]
+    assert (email["subject"], email["body"], email["from"]) == (
+        "Disk 1",
+        "Volume 1 is degraded.\nCheck it.",
+        "nas@example.com",
+    )
+    assert incident["emails_omitted"] == 0
+    assert incident["log"][-1] == {
+        "kind": "note",
+        "time": FROZEN_TIME,
+        "text": "On it",
+        "actor": "Mock User",
     }
 
 
@@ -273,6 +304,7 @@ async def test_services_yaml_matches_the_schemas(hass: HomeAssistant) -> None:
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert set(descriptions) == set(registered) == {
         "accept_incident", "resolve_incident", "create_incident", "add_note", "get_incidents",
+        "snooze_incident", "escalate_incident",
     }  # fmt: skip
     for name, description in descriptions.items():
         assert set(description["fields"]) == _schema_fields(registered[name].schema), name

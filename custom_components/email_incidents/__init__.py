@@ -20,6 +20,7 @@ from .runtime import (
 )
 from .services import async_setup_services
 from .store import async_remove_stored_state
+from .websocket_api import async_setup_websocket_api
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -38,6 +39,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     the listener is loaded."""
     async_setup_services(hass)
     await async_register_frontend(hass)
+    async_setup_websocket_api(hass)
     return True
 
 

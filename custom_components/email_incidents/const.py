@@ -60,6 +60,17 @@ DEFAULT_DATA_TIMEOUT: Final = 300
 EVENT_INCIDENT_PREFIX: Final = f"{DOMAIN}_incident_"
 EVENT_EMAIL_RECEIVED: Final = f"{DOMAIN}_email_received"
 
+# Incidents written to disk (created, changed or removed): their ids, for live views.
+SIGNAL_INCIDENTS_WRITTEN: Final = f"{DOMAIN}_incidents_written"
+
+# The Incidents panel's address; each incident has a page below it.
+PANEL_URL_PATH: Final = "email-incidents"
+
+
+def incident_url(incident_id: str) -> str:
+    return f"/{PANEL_URL_PATH}/{incident_id}"
+
+
 SIGNAL_STATE_CHANGED: Final = f"{DOMAIN}_state_changed_{{}}"
 LISTENER_DEVICE: Final = "listener"
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import CALLBACK_TYPE, Event, callback
 from homeassistant.exceptions import ServiceNotFound
 
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER, incident_url
 from .core.engine import IncidentError, IncidentEvent, IncidentEventType, human_interval
 from .core.models import Actor, ActorKind, Incident, LogKind, Priority
 from .store import StoreWriteError
@@ -63,9 +63,13 @@ def escalation_notification(event: IncidentEvent, source_name: str) -> dict[str,
         f"Open for {_age(event.at - incident.created)}, {emails}",
         f"Escalation level {event.level}" + (f", round {event.round + 1}" if event.round else ""),
     ]
+    url = incident_url(incident.id)
     data: dict[str, Any] = {
         "tag": notification_tag(incident.id),
         "actions": notification_actions(incident.id),
+        # Tapping the notification opens the incident in the companion app (iOS, Android).
+        "url": url,
+        "clickAction": url,
     }
     if incident.priority is Priority.HIGH:
         # iOS breaks through focus modes; Android delivers at once even in doze.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 
-from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX
+from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX, incident_url
 from .core.engine import IncidentEvent, SourceOutcome
 from .core.models import Actor, InboundEmail, Incident
 from .core.text import clean_text
@@ -67,6 +67,7 @@ def incident_data(runtime: EmailIncidentsRuntime, incident: Incident) -> dict[st
         "resolved": _iso(incident.resolved),
         "accepted_by": _actor_name(incident.accepted_by),
         "resolved_by": _actor_name(incident.resolved_by),
+        "url": incident_url(incident.id),
     }
 
 

@@ -15,10 +15,9 @@ from homeassistant.components.http import StaticPathConfig
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
 
-from .const import DOMAIN
+from .const import DOMAIN, PANEL_URL_PATH
 
 FRONTEND_DIR = Path(__file__).parent / "frontend"
-PANEL_URL_PATH = "email-incidents"
 PANEL_ELEMENT = "email-incidents-panel"
 PANEL_ICON = "mdi:alert-decagram"
 # The sidebar title is fixed when the panel is registered, in Home Assistant's language; the

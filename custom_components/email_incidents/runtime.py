@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_ON
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -35,6 +35,7 @@ from .const import (
     DOMAIN,
     LISTENER_DEVICE,
     LOGGER,
+    SIGNAL_INCIDENTS_WRITTEN,
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
     state_changed_signal,
@@ -48,7 +49,7 @@ from .core.engine import (
     Outcome,
     SourceOutcome,
 )
-from .core.models import InboundEmail, Priority
+from .core.models import BodyRef, EmailRecord, InboundEmail, Priority
 from .core.parser import parse_email
 from .core.state import state_from_data, state_from_readable_data, take_changes
 from .escalation import EscalationNotifier
@@ -96,7 +97,9 @@ class EmailIncidentsRuntime:
             entry.entry_id,
             take_changes=lambda snapshot: take_changes(self.engine.state, all_message_ids=snapshot),
             restore=self._restore,
+            written=self._announce_written,
         )
+        self.engine.store_body = self.store.bodies.reserve
         self.listener: SmtpListener | None = None
         self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
         self.last_email: datetime | None = None
@@ -346,8 +349,34 @@ class EmailIncidentsRuntime:
             self._schedule_deadline(not_before=dt_util.utcnow() + DEADLINE_RETRY_DELAY)
 
     async def _async_prune(self, _now: datetime) -> None:
-        if self.engine.prune(dt_util.utcnow()):
-            self._schedule_background_save()
+        if not self.engine.prune(dt_util.utcnow()):
+            return
+        try:
+            await self.store.async_commit()
+        except StoreWriteError:
+            return  # logged by the store; the next pruning tries again
+        # Only now that no incident on disk refers to them may their bodies go.
+        used = {
+            email.body.segment
+            for incident in self.engine.state.incidents.values()
+            for email in incident.emails
+            if isinstance(email.body, BodyRef)
+        }
+        await self.hass.async_add_executor_job(self.store.bodies.remove_unused, used)
+
+    @callback
+    def _announce_written(self, incident_ids: Collection[str]) -> None:
+        """Live views hear of every incident written: created, changed or removed."""
+        async_dispatcher_send(self.hass, SIGNAL_INCIDENTS_WRITTEN, incident_ids)
+
+    async def async_read_bodies(self, emails: Iterable[EmailRecord]) -> list[str]:
+        """The bodies of `emails`, read from disk (those kept in memory as they are)."""
+        emails = list(emails)
+        refs = [email.body for email in emails if isinstance(email.body, BodyRef)]
+        read = iter(
+            await self.hass.async_add_executor_job(self.store.bodies.read, refs) if refs else ()
+        )
+        return [email.body if isinstance(email.body, str) else next(read) for email in emails]
 
     # --- support hours ----------------------------------------------------------------------
 
@@ -415,6 +444,15 @@ def _log_delivery(
         outcomes or "no alert source",
         seconds * 1000,
     )
+
+
+def loaded_runtime(hass: HomeAssistant) -> EmailIncidentsRuntime | None:
+    """The running integration, if its (single) entry is loaded."""
+    entries: list[EmailIncidentsConfigEntry] = hass.config_entries.async_entries(DOMAIN)
+    for entry in entries:
+        if entry.state is ConfigEntryState.LOADED:
+            return entry.runtime_data
+    return None
 
 
 def _delivery_reply(result: IngestResult) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     Context,
     HomeAssistant,
@@ -24,7 +23,8 @@ from .const import DOMAIN
 from .core.engine import IncidentError, IncidentEvent
 from .core.models import Actor, ActorKind, IncidentStatus, Priority
 from .events import incident_data
-from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
+from .incident_view import async_incident_emails, incident_log
+from .runtime import EmailIncidentsRuntime, loaded_runtime
 from .store import StoreWriteError
 
 SERVICE_ACCEPT = "accept_incident"
@@ -32,6 +32,8 @@ SERVICE_RESOLVE = "resolve_incident"
 SERVICE_CREATE = "create_incident"
 SERVICE_ADD_NOTE = "add_note"
 SERVICE_GET = "get_incidents"
+SERVICE_SNOOZE = "snooze_incident"
+SERVICE_ESCALATE = "escalate_incident"
 
 ATTR_INCIDENT_ID = "incident_id"
 ATTR_SOURCE = "source"
@@ -43,6 +45,8 @@ ATTR_NOTE = "note"
 ATTR_STATUS = "status"
 ATTR_SINCE = "since"
 ATTR_LIMIT = "limit"
+ATTR_DETAILS_WANTED = "details"
+ATTR_DURATION = "duration"
 
 ACCEPT_SCHEMA = vol.Schema({vol.Required(ATTR_INCIDENT_ID): cv.string})
 RESOLVE_SCHEMA = vol.All(
@@ -78,15 +82,20 @@ GET_SCHEMA = vol.Schema(
         ),
         vol.Optional(ATTR_SINCE): cv.datetime,
         vol.Optional(ATTR_LIMIT, default=50): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+        vol.Optional(ATTR_DETAILS_WANTED, default=False): cv.boolean,
+    }
+)
+SNOOZE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_INCIDENT_ID): cv.string,
+        vol.Required(ATTR_DURATION): vol.All(cv.time_period, cv.positive_timedelta),
     }
 )
 
 
 def _runtime(hass: HomeAssistant) -> EmailIncidentsRuntime:
-    entries: list[EmailIncidentsConfigEntry] = hass.config_entries.async_entries(DOMAIN)
-    for entry in entries:
-        if entry.state is ConfigEntryState.LOADED:
-            return entry.runtime_data
+    if (runtime := loaded_runtime(hass)) is not None:
+        return runtime
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
 
 
@@ -218,7 +227,31 @@ async def _get(call: ServiceCall) -> ServiceResponse:
         source_id=source_id, statuses=statuses, since=since, limit=call.data[ATTR_LIMIT]
     )
     found: list[Any] = [incident_data(runtime, incident) for incident in incidents]
+    if call.data[ATTR_DETAILS_WANTED]:
+        for data, incident in zip(found, incidents, strict=True):
+            data["log"] = incident_log(incident)
+            data["emails"] = await async_incident_emails(runtime, incident)
+            data["emails_omitted"] = incident.emails_omitted
     return {"incidents": found}
+
+
+async def _snooze(call: ServiceCall) -> None:
+    runtime = _runtime(call.hass)
+    actor = await _actor(call.hass, call)
+    incident_id = call.data[ATTR_INCIDENT_ID]
+    duration = call.data[ATTR_DURATION]
+    await async_apply_change(
+        runtime, lambda now: runtime.engine.snooze(incident_id, duration, actor, now)
+    )
+
+
+async def _escalate(call: ServiceCall) -> None:
+    runtime = _runtime(call.hass)
+    actor = await _actor(call.hass, call)
+    incident_id = call.data[ATTR_INCIDENT_ID]
+    await async_apply_change(
+        runtime, lambda now: runtime.engine.escalate_now(incident_id, actor, now)
+    )
 
 
 @callback
@@ -237,3 +270,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_GET, _get, schema=GET_SCHEMA, supports_response=SupportsResponse.ONLY
     )
+    hass.services.async_register(DOMAIN, SERVICE_SNOOZE, _snooze, schema=SNOOZE_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_ESCALATE, _escalate, schema=ACCEPT_SCHEMA)

@@ -385,8 +385,9 @@ def test_escalation_levels_and_repeat_round() -> None:
     ]
     [incident] = engine.incidents()
     assert [e.message for e in incident.log if e.kind is LogKind.ESCALATED] == [
-        "escalated to level 1", "escalated to level 2",
-        "escalated to level 1 (round 2)", "escalated to level 2 (round 2)",
+        "escalated to level 1: notify.phone", "escalated to level 2: notify.partner",
+        "escalated to level 1 (round 2): notify.phone",
+        "escalated to level 2 (round 2): notify.partner",
     ]  # fmt: skip
 
 

@@ -8,7 +8,7 @@ question without changing anything.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,6 +22,8 @@ from .escalation import advance, first_due
 from .models import (
     Actor,
     ActorKind,
+    BodyRef,
+    EmailRecord,
     EscalationPolicy,
     EscalationState,
     InboundEmail,
@@ -39,6 +41,11 @@ from .text import clean_line, clean_text
 _LOGGER = logging.getLogger(__name__)
 HEARTBEAT_KEY: Final = "heartbeat"
 LOG_KEEP_FIRST: Final = 10
+EMAILS_KEEP_FIRST: Final = 10
+EMAILS_KEEP_LAST: Final = 40
+BODY_CHARS: Final = 32 * 1024
+
+type BodySink = Callable[[str], BodyRef]
 
 
 class Outcome(StrEnum):
@@ -70,6 +77,7 @@ class IncidentEventType(StrEnum):
     ACCEPTED = "accepted"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
+    SNOOZED = "snoozed"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,8 +192,11 @@ class IncidentEngine:
         sources: Mapping[str, SourceConfig] | None = None,
         policies: Mapping[str, EscalationPolicy] | None = None,
         limits: EngineLimits | None = None,
+        store_body: BodySink | None = None,
     ) -> None:
         self._limits = limits or EngineLimits()
+        # Where e-mail bodies go (a file); without it they are kept in memory.
+        self.store_body = store_body
         self._sources: dict[str, SourceConfig] = dict(sources or {})
         self._policies: dict[str, EscalationPolicy] = dict(policies or {})
         self._addresses: dict[str, list[SourceConfig]] = {}
@@ -475,6 +486,7 @@ class IncidentEngine:
                 )
                 incident.email_count = 1
                 incident.last_email = now
+                self._keep_email(incident, email, now)
                 events.append(self._event(IncidentEventType.CREATED, incident, now, email=email))
             case Outcome.APPENDED:
                 for incident in decision.incidents:
@@ -499,7 +511,27 @@ class IncidentEngine:
     def _append_email(self, incident: Incident, email: InboundEmail, now: datetime) -> None:
         incident.email_count += 1
         incident.last_email = now
+        self._keep_email(incident, email, now)
         self._log(incident, LogKind.EMAIL, now, f"{email.from_address}: {email.subject}")
+
+    def _keep_email(self, incident: Incident, email: InboundEmail, now: datetime) -> None:
+        """Record the e-mail; of a long incident the first and the newest ones are kept."""
+        body = clean_text(email.body, BODY_CHARS)
+        incident.emails.append(
+            EmailRecord(
+                received=now,
+                from_address=email.from_address,
+                to=email.to,
+                subject=email.subject,
+                message_id=email.message_id,
+                attachments=email.attachments,
+                body=self.store_body(body) if self.store_body is not None and body else body,
+                body_truncated=len(email.body) > BODY_CHARS,
+            )
+        )
+        if len(incident.emails) > EMAILS_KEEP_FIRST + EMAILS_KEEP_LAST:
+            del incident.emails[EMAILS_KEEP_FIRST]
+            incident.emails_omitted += 1
 
     # --- incident life cycle -------------------------------------------------------------------
 
@@ -661,6 +693,47 @@ class IncidentEngine:
         self._log(incident, LogKind.NOTE, now, clean_text(note, 2000), actor)
         return (self._event(IncidentEventType.UPDATED, incident, now, actor=actor),)
 
+    def _require_pending(self, incident_id: str) -> Incident:
+        incident = self._require(incident_id)
+        if incident.status is IncidentStatus.ACCEPTED:
+            raise IncidentError("already_accepted", incident_id=incident_id)
+        return incident
+
+    def snooze(
+        self, incident_id: str, duration: timedelta, actor: Actor, now: datetime
+    ) -> tuple[IncidentEvent, ...]:
+        """Silence the escalation for `duration`; then the level that was next runs."""
+        incident = self._require_pending(incident_id)
+        escalation = incident.escalation
+        if escalation is None:
+            raise IncidentError("not_escalating", incident_id=incident_id)
+        until = now + duration
+        escalation.snoozed_until = until
+        if escalation.due is not None:
+            escalation.due = max(escalation.due, until)
+        self._log(incident, LogKind.SNOOZED, now, f"snoozed for {human_interval(duration)}", actor)
+        return (
+            IncidentEvent(type=IncidentEventType.SNOOZED, incident=incident, at=now, actor=actor),
+        )
+
+    def escalate_now(
+        self, incident_id: str, actor: Actor, now: datetime
+    ) -> tuple[IncidentEvent, ...]:
+        """Run the next escalation level at once (a snooze ends); after the last level the
+        policy starts over."""
+        incident = self._require_pending(incident_id)
+        escalation = incident.escalation
+        if escalation is None:
+            source = self._sources.get(incident.source_id)
+            policy_id = source.escalation_policy_id if source is not None else None
+            if policy_id is None or policy_id not in self._policies:
+                raise IncidentError("no_escalation_policy", incident_id=incident_id)
+            escalation = EscalationState(policy_id=policy_id)
+        escalation.snoozed_until = None
+        self._changed(incident)
+        event = self._run_level(incident, escalation, now, actor)
+        return (event,) if event is not None else ()
+
     def record_notification(
         self, incident_id: str, *, target: str, ok: bool, message: str, now: datetime
     ) -> None:
@@ -691,10 +764,14 @@ class IncidentEngine:
                 continue
             if enabled and escalation.due is not None:
                 incident.escalation = replace(escalation, due=None)
-                self._changed(incident)
+                self._log(incident, LogKind.MAINTENANCE, now, "escalation paused: maintenance")
             elif escalation.due is None and self._escalation_active(source, incident.priority):
-                incident.escalation = replace(escalation, due=now)
-                self._changed(incident)
+                # A snooze still running holds the escalation until it ends.
+                due = max(now, escalation.snoozed_until or now)
+                incident.escalation = replace(escalation, due=due)
+                self._log(
+                    incident, LogKind.MAINTENANCE, now, "escalation resumed: maintenance over"
+                )
 
     def in_maintenance(self, source_id: str) -> bool:
         return source_id in self._state.maintenance
@@ -714,10 +791,18 @@ class IncidentEngine:
             ):
                 continue
             if active and escalation.due is None and source_id not in self._state.maintenance:
-                incident.escalation = EscalationState(policy_id=escalation.policy_id, due=now)
+                incident.escalation = EscalationState(
+                    policy_id=escalation.policy_id,
+                    due=max(now, escalation.snoozed_until or now),
+                    snoozed_until=escalation.snoozed_until,
+                )
                 self._changed(incident)
             elif not active:
-                incident.escalation = EscalationState(policy_id=escalation.policy_id, due=None)
+                incident.escalation = EscalationState(
+                    policy_id=escalation.policy_id,
+                    due=None,
+                    snoozed_until=escalation.snoozed_until,
+                )
                 self._changed(incident)
 
     # --- deadlines -----------------------------------------------------------------------------
@@ -791,30 +876,8 @@ class IncidentEngine:
             if incident.status is not IncidentStatus.PENDING:
                 incident.escalation = None
                 continue
-            policy = self._policies.get(escalation.policy_id)
-            if policy is None:
-                incident.escalation = None
-                continue
-            step, incident.escalation = advance(policy, escalation, now)
-            if step is None:
-                continue
-            self._log(
-                incident,
-                LogKind.ESCALATED,
-                now,
-                f"escalated to level {step.level}"
-                + (f" (round {step.round + 1})" if step.round else ""),
-            )
-            events.append(
-                IncidentEvent(
-                    type=IncidentEventType.ESCALATED,
-                    incident=incident,
-                    at=now,
-                    level=step.level,
-                    targets=step.targets,
-                    round=step.round,
-                )
-            )
+            if (event := self._run_level(incident, escalation, now)) is not None:
+                events.append(event)
         for source in self._sources.values():
             if (at := self._heartbeat_at(source)) is not None and at <= now:
                 assert source.expected_interval is not None
@@ -841,6 +904,41 @@ class IncidentEngine:
                     )
                 )
         return tuple(events)
+
+    def _run_level(
+        self,
+        incident: Incident,
+        escalation: EscalationState,
+        now: datetime,
+        actor: Actor | None = None,
+    ) -> IncidentEvent | None:
+        """Run the incident's next escalation level now, logged with its targets."""
+        policy = self._policies.get(escalation.policy_id)
+        if policy is None:
+            incident.escalation = None
+            return None
+        step, incident.escalation = advance(policy, escalation, now)
+        if step is None:
+            return None
+        incident.escalation_level = step.level
+        self._log(
+            incident,
+            LogKind.ESCALATED,
+            now,
+            f"escalated to level {step.level}"
+            + (f" (round {step.round + 1})" if step.round else "")
+            + (f": {', '.join(step.targets)}" if step.targets else ""),
+            actor,
+        )
+        return IncidentEvent(
+            type=IncidentEventType.ESCALATED,
+            incident=incident,
+            at=now,
+            actor=actor,
+            level=step.level,
+            targets=step.targets,
+            round=step.round,
+        )
 
     def _end_heartbeat(self, source: SourceConfig, now: datetime) -> list[IncidentEvent]:
         """Any e-mail from a source ends its "no e-mail" incident."""

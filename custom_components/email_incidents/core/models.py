@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Headers(Mapping[str, tuple[str, ...]]):
@@ -86,6 +87,29 @@ class InboundEmail:
         return self.to + self.cc + self.bcc + self.delivered_to
 
 
+class BodyRef(NamedTuple):
+    """Where an e-mail's body is kept on disk: bodies are read when shown, never held."""
+
+    segment: int
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailRecord:
+    """What an incident keeps of one of its e-mails. `body` is on disk (a `BodyRef`) or, for
+    incidents stored before bodies moved to disk and for engines without a body store, text."""
+
+    received: datetime
+    from_address: str
+    to: tuple[str, ...]
+    subject: str
+    message_id: str
+    attachments: tuple[Attachment, ...]
+    body: BodyRef | str
+    body_truncated: bool = False
+
+
 class Priority(StrEnum):
     """How urgently an alert source's incidents need attention."""
 
@@ -135,6 +159,9 @@ class LogKind(StrEnum):
     NOTIFIED = "notified"
     NOTIFY_FAILED = "notify_failed"
     NOTE = "note"
+    SNOOZED = "snoozed"
+    ESCALATE_NOW = "escalate_now"
+    MAINTENANCE = "maintenance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +182,8 @@ class EscalationState:
     next_level: int = 0
     round: int = 0
     due: datetime | None = None
+    # While snoozed nothing runs; then the level that was next continues.
+    snoozed_until: datetime | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -179,6 +208,11 @@ class Incident:
     log: list[LogEntry] = field(default_factory=list)
     log_dropped: int = 0
     escalation: EscalationState | None = None
+    # The last escalation level that ran (1-based; 0 while none has).
+    escalation_level: int = 0
+    # The first and the newest e-mails; those between them are only counted.
+    emails: list[EmailRecord] = field(default_factory=list)
+    emails_omitted: int = 0
 
     @property
     def is_open(self) -> bool:

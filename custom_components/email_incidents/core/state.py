@@ -16,6 +16,9 @@ from typing import Any, Final
 from .models import (
     Actor,
     ActorKind,
+    Attachment,
+    BodyRef,
+    EmailRecord,
     EscalationState,
     Incident,
     IncidentStatus,
@@ -24,7 +27,7 @@ from .models import (
     Priority,
 )
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 INCIDENT_ID_PREFIX: Final = "INC-"
 
 
@@ -77,6 +80,37 @@ def _parse_actor(value: list[str] | None) -> Actor | None:
     return Actor(kind=ActorKind(value[0]), name=value[1]) if value else None
 
 
+def _email_to_data(email: EmailRecord) -> list[Any]:
+    # A list, not a mapping: every incident's record is kept encoded in memory.
+    return [
+        email.received.isoformat(),
+        email.from_address,
+        list(email.to),
+        email.subject,
+        email.message_id,
+        [[item.filename, item.content_type, item.size] for item in email.attachments],
+        email.body if isinstance(email.body, str) else list(email.body),
+        email.body_truncated,
+    ]
+
+
+def _email_from_data(data: list[Any]) -> EmailRecord:
+    received, from_address, to, subject, message_id, attachments, body, truncated = data
+    return EmailRecord(
+        received=datetime.fromisoformat(received),
+        from_address=from_address,
+        to=tuple(to),
+        subject=subject,
+        message_id=message_id,
+        attachments=tuple(
+            Attachment(filename=name, content_type=content_type, size=size)
+            for name, content_type, size in attachments
+        ),
+        body=body if isinstance(body, str) else BodyRef(*body),
+        body_truncated=truncated,
+    )
+
+
 def incident_to_data(incident: Incident) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": incident.id,
@@ -100,6 +134,9 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
         "accepted_by": _actor(incident.accepted_by),
         "resolved_by": _actor(incident.resolved_by),
         "log_dropped": incident.log_dropped,
+        "emails_omitted": incident.emails_omitted,
+        "escalation_level": incident.escalation_level,
+        "email_records": [_email_to_data(email) for email in incident.emails],
     }
     data.update((name, value) for name, value in optional.items() if value)
     if incident.key is not None:  # an empty key is still a key
@@ -111,6 +148,8 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
             "round": escalation.round,
             "due": _time(escalation.due),
         }
+        if escalation.snoozed_until is not None:
+            data["escalation"]["snoozed_until"] = escalation.snoozed_until.isoformat()
     return data
 
 
@@ -147,9 +186,13 @@ def incident_from_data(data: Mapping[str, Any]) -> Incident:
             next_level=escalation["level"],
             round=escalation["round"],
             due=_parse_time(escalation["due"]),
+            snoozed_until=_parse_time(escalation.get("snoozed_until")),
         )
         if escalation
         else None,
+        emails=[_email_from_data(email) for email in data.get("email_records", ())],
+        emails_omitted=data.get("emails_omitted", 0),
+        escalation_level=data.get("escalation_level", 0),
     )
 
 
@@ -213,7 +256,30 @@ def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {0: _from_version_0}
+def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept no e-mails, only the first one's body as the details of an incident
+    opened by an e-mail (one with a sender): that body becomes its first e-mail."""
+    for incident in data.get("incidents", ()):
+        if incident.get("from"):
+            first = [
+                incident["created"],
+                incident["from"],
+                [],
+                incident["summary"],
+                "",
+                [],
+                incident.get("details", ""),
+                False,
+            ]
+            incident["email_records"] = [first]
+            incident["emails_omitted"] = max(0, incident.get("emails", 1) - 1)
+    return data
+
+
+MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    0: _from_version_0,
+    1: _from_version_1,
+}
 
 
 def _after_highest_id(incidents: list[Incident]) -> int:
@@ -230,6 +296,7 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
         raise StateError(f"unreadable incident state: {err!r}") from err
     if not 0 <= version <= SCHEMA_VERSION:
         raise StateError(f"stored schema {version} is unknown to this release ({SCHEMA_VERSION})")
+    stored_version = version
     try:
         while version < SCHEMA_VERSION:
             migrated = MIGRATIONS[version](migrated)
@@ -257,6 +324,9 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
+    if stored_version < SCHEMA_VERSION:
+        # Every incident's record changed form: the next write carries them all.
+        state.unsaved_incidents = dict.fromkeys(state.incidents)
     return state
 
 

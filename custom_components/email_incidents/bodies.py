@@ -1,0 +1,137 @@
+"""E-mail bodies on disk: append-only segment files next to the incident state.
+
+Incidents keep only where each body is (`BodyRef`: segment, offset, length); the text is read
+when someone looks at it. A body gets its place on the event loop when the engine records the
+e-mail, and is written and synced by the store's write just before the journal line that refers
+to it, so an acknowledged e-mail's body is on disk with it. Each start writes to a new segment,
+and a segment rolls over at `SEGMENT_BYTES`; a segment no stored incident refers to any more is
+deleted after the pruning that freed it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Final
+
+from .core.models import BodyRef
+
+SEGMENT_BYTES: Final = 16 * 1024 * 1024
+UNREADABLE_BODY: Final = "[body not available: {error}]"
+
+type PendingBodies = list[tuple[BodyRef, bytes]]
+
+
+def bodies_folder(state_path: Path) -> Path:
+    return state_path.with_name(f"{state_path.name}.bodies")
+
+
+def _segment_path(folder: Path, segment: int) -> Path:
+    return folder / f"{segment:08d}"
+
+
+class BodyFiles:
+    """The body segments of one config entry."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._segment = 0
+        self._size = 0
+        self._pending: PendingBodies = []
+        self._fd: int | None = None
+        self._fd_segment = -1
+
+    def load(self) -> None:
+        """In the executor, at start: new bodies go to a segment after every existing one."""
+        with contextlib.suppress(FileNotFoundError):
+            numbers = [int(path.name) for path in self.folder.iterdir() if path.name.isdecimal()]
+            self._segment = max(numbers, default=0) + 1
+        self._size = 0
+
+    # --- on the event loop ----------------------------------------------------------------------
+
+    def reserve(self, body: str) -> BodyRef:
+        """The place of a body; it is written with the next store write."""
+        data = body.encode()
+        if self._size and self._size + len(data) > SEGMENT_BYTES:
+            self._segment += 1
+            self._size = 0
+        ref = BodyRef(self._segment, self._size, len(data))
+        self._size += len(data)
+        self._pending.append((ref, data))
+        return ref
+
+    def take_pending(self) -> PendingBodies:
+        pending, self._pending = self._pending, []
+        return pending
+
+    def abandon_segment(self) -> None:
+        """After a failed write: what was written of the segment may be incomplete, so no new
+        body goes after it, and the bodies waiting for a write belong to changes that are
+        undone (the incidents are restored as they are on disk)."""
+        self._pending = []
+        self._segment += 1
+        self._size = 0
+
+    # --- in the executor ------------------------------------------------------------------------
+
+    def write(self, pending: PendingBodies) -> None:
+        """Append the bodies and sync them (before the journal line that refers to them)."""
+        synced: set[int] = set()
+        for ref, data in pending:
+            fd = self._open(ref.segment)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            synced.add(ref.segment)
+        if self._fd is not None and self._fd_segment in synced:
+            os.fsync(self._fd)
+
+    def _open(self, segment: int) -> int:
+        if self._fd is not None and self._fd_segment == segment:
+            return self._fd
+        if self._fd is not None:
+            os.fsync(self._fd)  # the previous segment is complete
+        self.close()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = _segment_path(self.folder, segment)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._fd_segment = segment
+        directory = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the new name must survive a crash too
+        finally:
+            os.close(directory)
+        return self._fd
+
+    def read(self, refs: list[BodyRef]) -> list[str]:
+        """The bodies at `refs`, in order; a missing one says why in its place."""
+        bodies: list[str] = []
+        for ref in refs:
+            try:
+                with _segment_path(self.folder, ref.segment).open("rb") as file:
+                    file.seek(ref.offset)
+                    data = file.read(ref.length)
+            except OSError as err:
+                bodies.append(UNREADABLE_BODY.format(error=err.strerror or err))
+                continue
+            bodies.append(data.decode(errors="replace"))
+        return bodies
+
+    def remove_unused(self, used: set[int]) -> None:
+        """Delete the segments no incident refers to (never the one being written)."""
+        with contextlib.suppress(FileNotFoundError):
+            for path in self.folder.iterdir():
+                if (
+                    path.name.isdecimal()
+                    and int(path.name) not in used
+                    and int(path.name) < self._segment
+                ):
+                    path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._fd_segment = -1

@@ -1,0 +1,161 @@
+"""Websocket commands of the Incidents panel and card: list, get and follow incidents.
+
+Reading only; changes go through the actions (accept_incident, resolve_incident, add_note,
+snooze_incident, escalate_incident), which record the calling user. Every websocket connection
+is authenticated; viewing needs no administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Final
+
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
+from homeassistant.components.websocket_api.decorators import async_response, websocket_command
+from homeassistant.components.websocket_api.messages import event_message
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import SIGNAL_INCIDENTS_WRITTEN
+from .core.models import OPEN_STATUSES, IncidentStatus
+from .incident_view import async_incident_emails, incident_log, incident_summary
+from .runtime import EmailIncidentsRuntime, loaded_runtime
+
+STATUS_OPEN: Final = "open"
+STATUS_FILTERS: Final = {
+    STATUS_OPEN: OPEN_STATUSES,
+    **{status.value: frozenset({status}) for status in IncidentStatus},
+}
+ERROR_NOT_LOADED: Final = "not_loaded"
+
+
+@callback
+def async_setup_websocket_api(hass: HomeAssistant) -> None:
+    async_register_command(hass, ws_list_incidents)
+    async_register_command(hass, ws_get_incident)
+    async_register_command(hass, ws_subscribe_incidents)
+
+
+def _runtime(
+    hass: HomeAssistant, connection: ActiveConnection, msg_id: int
+) -> EmailIncidentsRuntime | None:
+    if (runtime := loaded_runtime(hass)) is None:
+        connection.send_error(msg_id, ERROR_NOT_LOADED, "Email Incidents is not loaded")
+    return runtime
+
+
+@websocket_command(
+    {
+        vol.Required("type"): "email_incidents/incidents/list",
+        vol.Optional("source_id"): str,
+        vol.Optional("status"): vol.In(list(STATUS_FILTERS)),
+        vol.Optional("search"): str,
+        vol.Optional("since"): cv.datetime,
+        vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=500)),
+        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0)),
+    }
+)
+@callback
+def ws_list_incidents(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """A page of incidents, newest first, and how many match in all."""
+    if (runtime := _runtime(hass, connection, msg["id"])) is None:
+        return
+    since = msg.get("since")
+    found = runtime.engine.incidents(
+        source_id=msg.get("source_id"),
+        statuses=STATUS_FILTERS[msg["status"]] if "status" in msg else None,
+        since=dt_util.as_utc(since) if since is not None else None,
+    )
+    if search := msg.get("search", "").strip().casefold():
+        names = {
+            source_id: runtime.source_name(source_id).casefold()
+            for source_id in {incident.source_id for incident in found}
+        }
+        found = [
+            incident
+            for incident in found
+            if search in incident.id.casefold()
+            or search in incident.summary.casefold()
+            or (incident.key is not None and search in incident.key.casefold())
+            or search in names[incident.source_id]
+        ]
+    offset = msg["offset"]
+    page = found[offset : offset + msg["limit"]]
+    connection.send_result(
+        msg["id"],
+        {
+            "incidents": [incident_summary(runtime, incident) for incident in page],
+            "total": len(found),
+        },
+    )
+
+
+@websocket_command(
+    {
+        vol.Required("type"): "email_incidents/incidents/get",
+        vol.Required("incident_id"): str,
+    }
+)
+@async_response
+async def ws_get_incident(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """One incident with its e-mails (bodies read from disk) and its timeline."""
+    if (runtime := _runtime(hass, connection, msg["id"])) is None:
+        return
+    incident = runtime.engine.get(msg["incident_id"])
+    if incident is None:
+        connection.send_error(msg["id"], ERR_NOT_FOUND, f"No incident {msg['incident_id']}")
+        return
+    log = incident_log(incident)  # before the bodies are read: the incident may change
+    summary = incident_summary(runtime, incident)
+    emails_omitted = incident.emails_omitted
+    emails = await async_incident_emails(runtime, incident)
+    connection.send_result(
+        msg["id"],
+        {
+            "incident": {
+                **summary,
+                "emails": emails,
+                "emails_omitted": emails_omitted,
+                "log": log,
+                "log_omitted": incident.log_dropped,
+            }
+        },
+    )
+
+
+@websocket_command({vol.Required("type"): "email_incidents/incidents/subscribe"})
+@callback
+def ws_subscribe_incidents(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Every incident created or changed ({"incident": summary}) or removed ({"removed": id}),
+    once it is on disk; the subscription outlives reloads of the integration."""
+    msg_id = msg["id"]
+
+    @callback
+    def _forward(incident_ids: Collection[str]) -> None:
+        runtime = loaded_runtime(hass)
+        if runtime is None:
+            return
+        for incident_id in incident_ids:
+            incident = runtime.engine.get(incident_id)
+            event: dict[str, Any] = (
+                {"incident": incident_summary(runtime, incident)}
+                if incident is not None
+                else {"removed": incident_id}
+            )
+            connection.send_message(event_message(msg_id, event))
+
+    connection.subscriptions[msg_id] = async_dispatcher_connect(
+        hass, SIGNAL_INCIDENTS_WRITTEN, _forward
+    )
+    connection.send_result(msg_id)

@@ -1,0 +1,115 @@
+"""E-mail bodies on disk: written with the e-mail, read when shown, gone with their incidents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+import shutil
+import smtplib
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.email_incidents import bodies
+from custom_components.email_incidents.const import DOMAIN
+from custom_components.email_incidents.core.models import BodyRef
+from custom_components.email_incidents.runtime import EmailIncidentsRuntime
+
+from .conftest import FailingDisk, make_email, source_subentry
+from .entity_helpers import FROZEN_TIME, SendEmail, deliver
+
+pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    return [source_subentry(creation_mode="every_email")]
+
+
+def _folder(hass: HomeAssistant) -> Path:
+    return Path(hass.config.path(".storage", f"{DOMAIN}.listener_entry.bodies"))
+
+
+async def _bodies(entry: MockConfigEntry) -> list[str]:
+    runtime: EmailIncidentsRuntime = entry.runtime_data
+    emails = [email for incident in runtime.engine.incidents()[::-1] for email in incident.emails]
+    return await runtime.async_read_bodies(emails)
+
+
+def _segments(hass: HomeAssistant) -> list[str]:
+    return sorted(path.name for path in _folder(hass).iterdir())
+
+
+async def test_bodies_outlive_a_restart_and_go_with_their_incidents(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    freezer: Any,
+) -> None:
+    await deliver(hass, send_email, body="first body")
+    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    await deliver(hass, send_email, body="second body")
+    assert await _bodies(setup_integration) == ["first body", "second body"]
+    [first, second] = [
+        incident.emails[0].body for incident in setup_integration.runtime_data.engine.incidents()
+    ][::-1]
+    assert isinstance(first, BodyRef)
+    assert isinstance(second, BodyRef)
+    assert first.segment < second.segment  # each start writes to a new segment
+    assert _segments(hass) == [f"{first.segment:08d}", f"{second.segment:08d}"]
+
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    freezer.tick(timedelta(days=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert setup_integration.runtime_data.engine.get("INC-1") is None
+    assert _segments(hass) == [f"{second.segment:08d}"]
+
+
+async def test_a_failed_write_loses_no_acknowledged_body(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    failing_disk: FailingDisk,
+) -> None:
+    await deliver(hass, send_email, body="before")
+    failing_disk.failing = True
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        await send_email(make_email(body="refused body"))
+    assert refused.value.smtp_code == 451
+    failing_disk.failing = False
+    await deliver(hass, send_email, body="after")
+    assert await _bodies(setup_integration) == ["before", "after"]
+
+
+async def test_segments_roll_over_and_a_missing_one_says_so(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bodies, "SEGMENT_BYTES", 10)
+    await deliver(hass, send_email, body="a body longer than ten bytes")
+    await deliver(hass, send_email, body="another long body")
+    assert len(_segments(hass)) == 2
+    assert await _bodies(setup_integration) == ["a body longer than ten bytes", "another long body"]
+    shutil.rmtree(_folder(hass))
+    assert all(
+        body.startswith("[body not available: ") for body in await _bodies(setup_integration)
+    )
+
+
+async def test_removing_the_integration_removes_the_bodies(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
+) -> None:
+    await deliver(hass, send_email)
+    assert _folder(hass).exists()
+    await hass.config_entries.async_remove(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not _folder(hass).exists()

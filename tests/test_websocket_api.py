@@ -1,0 +1,205 @@
+"""The websocket commands of the Incidents panel and card: list, get, subscribe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from homeassistant.core import Context, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.email_incidents.const import DOMAIN
+
+from .conftest import make_email, source_subentry
+from .entity_helpers import FROZEN_TIME, SendEmail, deliver
+
+pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
+
+TWO_SOURCES = [
+    source_subentry(creation_mode="every_email"),
+    source_subentry(name="Router", addresses=("router",), subentry_id="source_router"),
+]
+
+
+async def _ws(client: Any, command: str, **data: Any) -> Any:
+    await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **data})
+    response = await client.receive_json()
+    assert response["success"], response
+    return response["result"]
+
+
+def _ids(result: dict[str, Any]) -> list[str]:
+    return [incident["id"] for incident in result["incidents"]]
+
+
+@pytest.mark.parametrize("subentries", [TWO_SOURCES])
+async def test_list_filters_pages_and_searches(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_user: MockUser,
+    freezer: Any,
+) -> None:
+    await deliver(hass, send_email, subject="Disk 1 degraded")
+    freezer.tick(3600)
+    await deliver(hass, send_email, subject="Disk 2 failed")
+    await deliver(hass, send_email, subject="Link down", to="router@homeassistant.local")
+    await hass.services.async_call(
+        DOMAIN, "accept_incident", {"incident_id": "INC-2"}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    # Viewing needs no administrator.
+    refresh_token = await hass.auth.async_create_refresh_token(hass_read_only_user, "client")
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
+
+    everything = await _ws(client, "list")
+    assert (_ids(everything), everything["total"]) == (["INC-3", "INC-2", "INC-1"], 3)
+    assert _ids(await _ws(client, "list", source_id="source_nas")) == ["INC-2", "INC-1"]
+    assert _ids(await _ws(client, "list", status="open")) == ["INC-3", "INC-2"]
+    assert _ids(await _ws(client, "list", status="pending")) == ["INC-3"]
+    assert _ids(await _ws(client, "list", status="accepted")) == ["INC-2"]
+    assert _ids(await _ws(client, "list", status="resolved")) == ["INC-1"]
+    assert _ids(await _ws(client, "list", search="DISK")) == ["INC-2", "INC-1"]
+    assert _ids(await _ws(client, "list", search="router")) == ["INC-3"]  # the source's name
+    assert _ids(await _ws(client, "list", search="inc-1")) == ["INC-1"]
+    assert _ids(await _ws(client, "list", since="2026-11-26T10:30:00+00:00")) == [
+        "INC-3",
+        "INC-2",
+    ]
+    page = await _ws(client, "list", limit=1, offset=1)
+    assert (_ids(page), page["total"]) == (["INC-2"], 3)
+    [accepted] = (await _ws(client, "list", status="accepted"))["incidents"]
+    assert accepted == {
+        "id": "INC-2",
+        "source_id": "source_nas",
+        "source_name": "NAS",
+        "status": "accepted",
+        "summary": "Disk 2 failed",
+        "key": None,
+        "priority": "high",
+        "created": "2026-11-26T11:00:00+00:00",
+        "last_email": "2026-11-26T11:00:00+00:00",
+        "accepted_at": "2026-11-26T11:00:00+00:00",
+        "accepted_by": "accept_incident",
+        "resolved_at": None,
+        "resolved_by": None,
+        "email_count": 1,
+        "snoozed_until": None,
+        "escalation_level": 0,
+        "url": "/email-incidents/INC-2",
+    }
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"status": "closed"}):
+        await client.send_json_auto_id({"type": "email_incidents/incidents/list", **bad})
+        response = await client.receive_json()
+        assert response["error"]["code"] == "invalid_format", bad
+
+
+def _email_with_attachment() -> EmailMessage:
+    message = make_email(
+        subject="Backup failed", body="Job nightly failed.\n<script>alert(1)</script>"
+    )
+    message["Cc"] = "ops@example.com"
+    message.add_attachment(b"x" * 300, maintype="text", subtype="plain", filename="job.log")
+    return message
+
+
+async def test_get_incident_with_emails_and_timeline(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
+) -> None:
+    first = _email_with_attachment()
+    assert await send_email(first, recipients=("nas@homeassistant.local",)) == {}
+    await deliver(hass, send_email, subject="Backup failed", body="x" * 40_000)
+    await hass.services.async_call(
+        DOMAIN,
+        "add_note",
+        {"incident_id": "INC-1", "note": "Looking into it"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    client = await hass_ws_client(hass)
+
+    incident = (await _ws(client, "get", incident_id="INC-1"))["incident"]
+    assert (incident["id"], incident["email_count"], incident["emails_omitted"]) == ("INC-1", 2, 0)
+    mail, long_mail = incident["emails"]
+    assert mail == {
+        "received": "2026-11-26T10:00:00+00:00",
+        "from": "nas@example.com",
+        "to": ["nas@homeassistant.local"],
+        "subject": "Backup failed",
+        "message_id": first["Message-ID"],
+        "attachments": [{"name": "job.log", "content_type": "text/plain", "size": 300}],
+        "body": "Job nightly failed.\n<script>alert(1)</script>",
+        "body_truncated": False,
+    }
+    assert long_mail["body_truncated"] is True
+    assert len(long_mail["body"]) == 32 * 1024
+    assert long_mail["body"].endswith("[… truncated]")
+    assert [(entry["kind"], entry["actor"]) for entry in incident["log"]] == [
+        ("created", "nas@example.com"),
+        ("email", None),
+        ("note", "Mock User"),
+    ]
+    assert incident["log"][2]["text"] == "Looking into it"
+
+    await client.send_json_auto_id({"type": "email_incidents/incidents/get", "incident_id": "X"})
+    response = await client.receive_json()
+    assert (response["success"], response["error"]["code"]) == (False, "not_found")
+
+
+async def test_subscription_pushes_changes_and_removals(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
+    freezer: Any,
+) -> None:
+    client = await hass_ws_client(hass)
+    assert await _ws(client, "subscribe") is None
+
+    await deliver(hass, send_email)
+    created = await client.receive_json()
+    assert created["type"] == "event"
+    assert created["event"]["incident"]["id"] == "INC-1"
+    assert created["event"]["incident"]["status"] == "pending"
+
+    await hass.services.async_call(
+        DOMAIN,
+        "resolve_incident",
+        {"incident_id": "INC-1"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    resolved = (await client.receive_json())["event"]["incident"]
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "Mock User")
+
+    # Past the retention period the incident is pruned: the panel is told it is gone.
+    freezer.tick(timedelta(days=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert (await client.receive_json())["event"] == {"removed": "INC-1"}
+
+
+async def test_not_loaded(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    await hass.config_entries.async_unload(setup_integration.entry_id)
+    for command, data in (("list", {}), ("get", {"incident_id": "INC-1"})):
+        await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **data})
+        response = await client.receive_json()
+        assert response["error"]["code"] == "not_loaded"
