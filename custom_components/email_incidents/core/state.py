@@ -260,7 +260,7 @@ def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 kept no e-mails, only the first one's body as the details of an incident
     opened by an e-mail (one with a sender): that body becomes its first e-mail."""
     for incident in data.get("incidents", ()):
-        if incident.get("from"):
+        if incident.get("from") and "email_records" not in incident:
             first = [
                 incident["created"],
                 incident["from"],
