@@ -66,6 +66,7 @@ from .const import (
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
 )
+from .flow_validation import text_errors
 from .listener import ListenerError, load_tls_context
 from .subentry_flows import AlertSourceSubentryFlow, EscalationPolicySubentryFlow
 
@@ -88,6 +89,17 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         CONF_RETENTION_DAYS,
     ),
 }
+# The longest text each typed field takes; a path may be as long as Linux allows.
+_TEXT_LIMITS: dict[str, int] = {
+    CONF_HOST: 255,
+    CONF_DOMAIN: 253,
+    CONF_ALLOWED_NETWORKS: 64,
+    CONF_TLS_CERT: 4096,
+    CONF_TLS_KEY: 4096,
+    CONF_AUTH_USERNAME: 255,
+    CONF_AUTH_PASSWORD: 1024,
+}
+_SECTION_OF_FIELD = {field: name for name, fields in _SECTIONS.items() for field in fields}
 _DOMAIN_PATTERN = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 )
@@ -218,6 +230,18 @@ def _flatten(user_input: Mapping[str, Any], previous: Mapping[str, Any]) -> dict
     return data
 
 
+def _typed_text_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the typed texts as the form sent them (before any trimming), keyed by field
+    or, for a field in a section, by the section."""
+    fields = {key: value for key, value in user_input.items() if key not in _SECTIONS}
+    for name in _SECTIONS:
+        fields.update(user_input.get(name, {}))
+    return {
+        _SECTION_OF_FIELD.get(field, field): error
+        for field, error in text_errors(fields, _TEXT_LIMITS).items()
+    }
+
+
 def _field_errors(data: Mapping[str, Any]) -> dict[str, str]:
     """Errors of single fields, keyed by field (or section) name."""
     errors: dict[str, str] = {}
@@ -284,7 +308,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _flatten(user_input, {})
-            errors = await self._async_validate(data, None)
+            errors = _typed_text_errors(user_input) or await self._async_validate(data, None)
             if not errors:
                 return self.async_create_entry(title="Email Incidents", data=data)
         return self.async_show_form(
@@ -301,7 +325,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _flatten(user_input, entry.data)
-            errors = await self._async_validate(data, entry.data)
+            errors = _typed_text_errors(user_input) or await self._async_validate(data, entry.data)
             if not errors:
                 # The entry's update listener reloads it: the listener restarts on the new
                 # settings and the incidents are kept.

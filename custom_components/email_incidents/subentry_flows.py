@@ -52,6 +52,7 @@ from .core.rules import (
     RuleError,
 )
 from .core.text import clean_line
+from .flow_validation import text_errors
 
 NO_POLICY: Final = "none"
 FIELD_HEADER: Final = "header"
@@ -68,7 +69,18 @@ RULE_SETS: Final = {
 }
 # A RuleError names the core's input at fault; the forms ask for a header name separately.
 FORM_FIELD_OF_RULE_INPUT: Final = {"field": "header_name"}
-NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+$")
+NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
+# The longest text each typed field takes.
+TEXT_LIMITS: Final = {
+    "name": 100,
+    "addresses": 254,
+    "header_name": 100,
+    "value": 1000,
+    "pattern": 1000,
+    "prefix": 255,
+    "suffix": 255,
+    "targets": 255,
+}
 # notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
 ENTITY_NOTIFY_SERVICE: Final = "send_message"
 NEW_SOURCE_DEFAULTS: Final[dict[str, Any]] = {
@@ -253,7 +265,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         detail = ""
         policies = self._policy_options()
-        if user_input is not None:
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
             candidate = self._basics_candidate(user_input)
             errors, detail = self._basics_errors(candidate)
             if not errors:
@@ -388,7 +400,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         """One condition: which rule it belongs to, field, operator, value, case."""
         errors: dict[str, str] = {}
         detail = ""
-        if user_input is not None:
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
             condition = {
                 "field": _join_field(user_input),
                 "operator": user_input["operator"],
@@ -480,7 +492,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         """Where the incident key comes from, and what to do when there is none."""
         errors: dict[str, str] = {}
         detail = ""
-        if user_input is not None:
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
             key_rule = {
                 "field": _join_field(user_input),
                 "method": user_input["method"],
@@ -599,7 +611,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Name and repeat count."""
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
             name = user_input["name"].strip()
             if name:
                 self._data |= {"name": name, "repeat": int(user_input["repeat"])}
@@ -679,7 +691,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """One level: how long after the previous one, and whom to notify."""
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
             targets = list(user_input.get("targets", []))
             if all(NOTIFY_TARGET.match(target) for target in targets):
                 level = {"delay_minutes": int(user_input["delay_minutes"]), "targets": targets}
