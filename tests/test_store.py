@@ -144,15 +144,15 @@ async def test_the_journal_is_folded_into_a_snapshot_once_it_outgrows_it(
     monkeypatch.setattr(store, "JOURNAL_MIN_COMPACT_BYTES", 0)
     snapshot, journal = _files(hass, config_entry)
     incident_store = config_entry.runtime_data.store
-    await send_email(make_email(subject="first", body="x" * 2000))
+    await send_email(make_email(subject="first " + "x" * 490, body="x" * 2000))
     assert incident_store.snapshots == 1
     for number in range(6):
         await send_email(make_email(subject=f"small {number}"))
-    # The snapshot is 2.7 KB and a line 0.7 KB: four lines outgrow it, the next write folds
-    # them into a new snapshot, and the one after that is a line again.
+    # The snapshot is 2.3 KB and a line 0.8 KB: three lines outgrow it, the next write folds
+    # them into a new snapshot, and the ones after that are lines again.
     assert (incident_store.writes, incident_store.snapshots) == (7, 2)
-    assert _snapshot_ids(snapshot) == [f"INC-{number}" for number in range(1, 7)]
-    assert [line["sequence"] for line in _journal(journal)] == [7]
+    assert _snapshot_ids(snapshot) == [f"INC-{number}" for number in range(1, 6)]
+    assert [line["sequence"] for line in _journal(journal)] == [6, 7]
     await _reload(hass, config_entry)
     assert len(config_entry.runtime_data.engine.incidents()) == 7
 

@@ -73,7 +73,7 @@ def incident_data(runtime: EmailIncidentsRuntime, incident: Incident) -> dict[st
 
 def incident_event_data(runtime: EmailIncidentsRuntime, event: IncidentEvent) -> dict[str, Any]:
     data = incident_data(runtime, event.incident)
-    data["details"] = clean_text(event.incident.details, DETAILS_EXCERPT_CHARS)
+    data["details"] = clean_text(event.details, DETAILS_EXCERPT_CHARS)
     if event.actor is not None:
         data["actor"] = _actor_name(event.actor)
     if event.email is not None:

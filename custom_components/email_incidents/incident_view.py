@@ -4,10 +4,12 @@ e-mails (bodies read from disk) and its timeline."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .const import incident_url
-from .core.models import Actor, Incident
+from .core.models import Actor, EmailRecord, Incident
+
+UNREADABLE_EMAIL: Final = "[e-mail not available: {error}]"
 
 if TYPE_CHECKING:
     from .runtime import EmailIncidentsRuntime
@@ -63,20 +65,36 @@ async def async_incident_emails(
     runtime: EmailIncidentsRuntime, incident: Incident
 ) -> list[dict[str, Any]]:
     """The e-mails the incident keeps, oldest first, with their bodies."""
-    bodies = await runtime.async_read_bodies(incident.emails)
+    created = incident.created
     return [
-        {
-            "received": email.received.isoformat(),
-            "from": email.from_address,
-            "to": list(email.to),
-            "subject": email.subject,
-            "message_id": email.message_id or None,
-            "attachments": [
-                {"name": item.filename, "content_type": item.content_type, "size": item.size}
-                for item in email.attachments
-            ],
-            "body": body,
-            "body_truncated": email.body_truncated,
-        }
-        for email, body in zip(incident.emails, bodies, strict=True)
+        _email_data(email)
+        if isinstance(email, EmailRecord)
+        else _email_data(
+            EmailRecord(
+                received=created,
+                from_address="",
+                to=(),
+                subject="",
+                message_id="",
+                attachments=(),
+                body=UNREADABLE_EMAIL.format(error=email),
+            )
+        )
+        for email in await runtime.async_read_emails(incident.emails)
     ]
+
+
+def _email_data(email: EmailRecord) -> dict[str, Any]:
+    return {
+        "received": email.received.isoformat(),
+        "from": email.from_address,
+        "to": list(email.to),
+        "subject": email.subject,
+        "message_id": email.message_id or None,
+        "attachments": [
+            {"name": item.filename, "content_type": item.content_type, "size": item.size}
+            for item in email.attachments
+        ],
+        "body": email.body,
+        "body_truncated": email.body_truncated,
+    }

@@ -49,7 +49,7 @@ from .core.engine import (
     Outcome,
     SourceOutcome,
 )
-from .core.models import BodyRef, EmailRecord, InboundEmail, Priority
+from .core.models import EmailRecord, EmailRef, InboundEmail, KeptEmail, Priority
 from .core.parser import parse_email
 from .core.state import state_from_data, state_from_readable_data, take_changes
 from .escalation import EscalationNotifier
@@ -99,7 +99,7 @@ class EmailIncidentsRuntime:
             restore=self._restore,
             written=self._announce_written,
         )
-        self.engine.store_body = self.store.bodies.reserve
+        self.engine.store_email = self.store.emails.reserve
         self.listener: SmtpListener | None = None
         self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
         self.last_email: datetime | None = None
@@ -355,28 +355,29 @@ class EmailIncidentsRuntime:
             await self.store.async_commit()
         except StoreWriteError:
             return  # logged by the store; the next pruning tries again
-        # Only now that no incident on disk refers to them may their bodies go.
+        # Only now that no incident on disk refers to them may their e-mails go.
         used = {
-            email.body.segment
+            email.segment
             for incident in self.engine.state.incidents.values()
             for email in incident.emails
-            if isinstance(email.body, BodyRef)
+            if isinstance(email, EmailRef)
         }
-        await self.hass.async_add_executor_job(self.store.bodies.remove_unused, used)
+        await self.hass.async_add_executor_job(self.store.emails.remove_unused, used)
 
     @callback
     def _announce_written(self, incident_ids: Collection[str]) -> None:
         """Live views hear of every incident written: created, changed or removed."""
         async_dispatcher_send(self.hass, SIGNAL_INCIDENTS_WRITTEN, incident_ids)
 
-    async def async_read_bodies(self, emails: Iterable[EmailRecord]) -> list[str]:
-        """The bodies of `emails`, read from disk (those kept in memory as they are)."""
+    async def async_read_emails(self, emails: Iterable[KeptEmail]) -> list[EmailRecord | str]:
+        """The e-mails, read from disk (those in memory as they are); in place of one that
+        cannot be read, why."""
         emails = list(emails)
-        refs = [email.body for email in emails if isinstance(email.body, BodyRef)]
+        refs = [email for email in emails if isinstance(email, EmailRef)]
         read = iter(
-            await self.hass.async_add_executor_job(self.store.bodies.read, refs) if refs else ()
+            await self.hass.async_add_executor_job(self.store.emails.read, refs) if refs else ()
         )
-        return [email.body if isinstance(email.body, str) else next(read) for email in emails]
+        return [next(read) if isinstance(email, EmailRef) else email for email in emails]
 
     # --- support hours ----------------------------------------------------------------------
 

@@ -45,9 +45,9 @@ from homeassistant.helpers.json import json_bytes
 from homeassistant.util.file import WriteError, write_utf8_file_atomic
 from homeassistant.util.json import json_loads, json_loads_object
 
-from .bodies import BodyFiles, PendingBodies, bodies_folder
 from .const import DOMAIN, LOGGER
 from .core.state import StateChanges
+from .email_files import EmailFiles, PendingEmails, emails_folder
 
 STORAGE_VERSION = 1
 JOURNAL_MIN_COMPACT_BYTES = 1024 * 1024
@@ -76,7 +76,7 @@ async def async_remove_stored_state(hass: HomeAssistant, entry_id: str) -> None:
     path = storage_path(hass, entry_id)
     for file in (path, journal_path(path), legacy_archive_path(path)):
         await hass.async_add_executor_job(file.unlink, True)
-    await hass.async_add_executor_job(shutil.rmtree, bodies_folder(path), True)
+    await hass.async_add_executor_job(shutil.rmtree, emails_folder(path), True)
 
 
 def _encode_record(record: dict[str, Any]) -> bytes:
@@ -139,8 +139,8 @@ class _Write:
     meta: dict[str, Any]
     records: dict[str, bytes | None]
     message_ids: dict[str, str]
-    # E-mail bodies the records refer to, written before them.
-    bodies: PendingBodies
+    # E-mails the records refer to, written before them.
+    emails: PendingEmails
     # The start of the snapshot's JSON up to its incidents, and their encoded records.
     snapshot: tuple[bytes, list[bytes]] | None = None
     line: bytes | None = None
@@ -325,7 +325,7 @@ class IncidentStore:
         self._restore = restore
         self._announce_written = written
         self._disk = DiskState()
-        self.bodies = BodyFiles(bodies_folder(self.path))
+        self.emails = EmailFiles(emails_folder(self.path))
         self._journal_fd: int | None = None
         self._writer: asyncio.Task[None] | None = None
         self._next_group: asyncio.Future[None] | None = None
@@ -338,7 +338,7 @@ class IncidentStore:
         """The stored state data, or None on first start (the core migrates its schema).
         What could not be read is in `damage`."""
         disk, data = await self._hass.async_add_executor_job(read_files, self.path)
-        await self._hass.async_add_executor_job(self.bodies.load)
+        await self._hass.async_add_executor_job(self.emails.load)
         self._disk = disk
         return data
 
@@ -406,7 +406,7 @@ class IncidentStore:
             JOURNAL_MIN_COMPACT_BYTES, disk.snapshot_bytes
         )
         changes = self._take_changes(snapshot)
-        bodies = self.bodies.take_pending()
+        emails = self.emails.take_pending()
         records = {
             incident_id: None if record is None else _encode_record(record)
             for incident_id, record in changes.incidents.items()
@@ -427,7 +427,7 @@ class IncidentStore:
                 changes.meta,
                 records,
                 changes.message_ids,
-                bodies,
+                emails,
                 snapshot=(head, [record for record in merged.values() if record is not None]),
             )
         line = b'{"sequence":%d,"meta":%s,"message_ids":%s,"removed":%s,"incidents":[%s]}\n' % (
@@ -442,7 +442,7 @@ class IncidentStore:
             changes.meta,
             records,
             changes.message_ids,
-            bodies,
+            emails,
             line=line,
             journal_offset=disk.journal_bytes,
         )
@@ -451,7 +451,7 @@ class IncidentStore:
         """In the executor: append the line and fsync, or write a snapshot and empty the
         journal. Returns the bytes written. Only a snapshot may be the first write, so only it
         makes sure the folder exists."""
-        self.bodies.write(write.bodies)
+        self.emails.write(write.emails)
         if write.snapshot is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             head, records = write.snapshot
@@ -521,7 +521,7 @@ class IncidentStore:
             self._next_group = None
         # A line may have been written in part; the next write replaces it with a snapshot.
         self._disk.needs_snapshot = True
-        self.bodies.abandon_segment()
+        self.emails.abandon_segment()
         self.close()
         if not self._disk.records and not self._disk.meta:
             self._restore(None)
@@ -530,8 +530,8 @@ class IncidentStore:
         self._restore(self._disk.data(records))
 
     def close(self) -> None:
-        """Release the journal's and the bodies' files (the entry unloads, or a write failed)."""
-        self.bodies.close()
+        """Release the journal's and the e-mails' files (the entry unloads, or a write failed)."""
+        self.emails.close()
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None

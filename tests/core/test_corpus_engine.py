@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.email_incidents.core.config import source_from_data
 from custom_components.email_incidents.core.engine import IncidentEngine, Outcome
-from custom_components.email_incidents.core.models import ActorKind, IncidentStatus
+from custom_components.email_incidents.core.models import ActorKind, EmailRecord, IncidentStatus
 from custom_components.email_incidents.core.parser import parse_email
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -155,7 +155,11 @@ def test_problem_repeat_and_recovery_of_every_tool(engine: IncidentEngine) -> No
     )
     nagios = engine.get("INC-1")
     assert nagios is not None
-    assert "Host: webserver\nAddress: 192.168.1.20\nState: CRITICAL" in nagios.details
+    # Resolved: its details are gone, its first e-mail tells what happened.
+    assert nagios.details == ""
+    first = nagios.emails[0]
+    assert isinstance(first, EmailRecord)
+    assert "Host: webserver\nAddress: 192.168.1.20\nState: CRITICAL" in first.body
     assert engine.state.counters == {
         "received": 15,
         "duplicate": 1,

@@ -15,7 +15,8 @@ from custom_components.email_incidents.core.engine import (
 )
 from custom_components.email_incidents.core.models import (
     Attachment,
-    BodyRef,
+    EmailRecord,
+    EmailRef,
     InboundEmail,
     IncidentStatus,
     LogKind,
@@ -38,18 +39,19 @@ def test_first_ten_and_last_forty_emails_are_kept() -> None:
     assert incident.emails_omitted == 10
     subjects = [email.subject for email in incident.emails]
     assert subjects == [f"Disk {n}" for n in (*range(10), *range(20, 60))]
+    assert isinstance(incident.emails[-1], EmailRecord)
     assert incident.emails[-1].body == "body 59"
 
 
-def test_a_long_body_is_cut_with_a_mark_and_bodies_go_to_the_sink() -> None:
-    stored: list[str] = []
+def test_a_long_body_is_cut_with_a_mark_and_emails_go_to_the_sink() -> None:
+    stored: list[EmailRecord] = []
 
-    def store_body(body: str) -> BodyRef:
-        stored.append(body)
-        return BodyRef(1, 0, len(body.encode()))
+    def store_email(email: EmailRecord) -> EmailRef:
+        stored.append(email)
+        return EmailRef(1, len(stored), 100)
 
     engine = IncidentEngine(
-        sources={"nas": source(creation_mode="when_all_resolved")}, store_body=store_body
+        sources={"nas": source(creation_mode="when_all_resolved")}, store_email=store_email
     )
     email = InboundEmail(
         subject="Backup",
@@ -61,19 +63,20 @@ def test_a_long_body_is_cut_with_a_mark_and_bodies_go_to_the_sink() -> None:
         attachments=(Attachment(filename="a.log", content_type="text/plain", size=3),),
     )
     engine.ingest(email, T0)
-    engine.ingest(mail(body=""), T0)  # an empty body is not written anywhere
+    engine.ingest(mail(body="short"), T0)
     [incident] = engine.incidents()
-    first, second = incident.emails
-    assert first.body == BodyRef(1, 0, len(stored[0].encode()))
+    assert incident.emails == [EmailRef(1, 1, 100), EmailRef(1, 2, 100)]
+    first, second = stored
     assert first.body_truncated
-    assert len(stored[0]) == BODY_CHARS
-    assert stored[0].endswith("[… truncated]")
-    assert (first.message_id, first.to, first.attachments) == (
+    assert len(first.body) == BODY_CHARS
+    assert first.body.endswith("[… truncated]")
+    assert (first.message_id, first.to, first.attachments, first.received) == (
         "<1@example.com>",
         ("nas@homeassistant.local",),
         email.attachments,
+        T0,
     )
-    assert (second.body, second.body_truncated) == ("", False)
+    assert (second.body, second.body_truncated) == ("short", False)
 
 
 def test_snooze_holds_the_next_level_then_it_runs() -> None:
@@ -153,9 +156,7 @@ def test_snooze_survives_support_hours_and_a_restart() -> None:
 
 
 def test_emails_survive_the_stored_form() -> None:
-    engine = IncidentEngine(
-        sources={"nas": source()}, store_body=lambda body: BodyRef(3, 10, len(body))
-    )
+    engine = IncidentEngine(sources={"nas": source()}, store_email=lambda _: EmailRef(3, 10, 99))
     email = InboundEmail(
         subject="Backup",
         from_address="tool@example.com",
@@ -165,8 +166,11 @@ def test_emails_survive_the_stored_form() -> None:
         attachments=(Attachment(filename="a.log", content_type="text/plain", size=3),),
     )
     engine.ingest(email, T0)
-    restored = state_from_data(state_to_data(engine.state))
-    assert restored.incidents == engine.state.incidents
+    inline = IncidentEngine(sources={"nas": source()})
+    inline.ingest(email, T0)
+    for current in (engine, inline):
+        restored = state_from_data(state_to_data(current.state))
+        assert restored.incidents == current.state.incidents
 
 
 def _version_1(incident: dict[str, Any]) -> dict[str, Any]:

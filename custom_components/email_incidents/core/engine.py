@@ -22,8 +22,8 @@ from .escalation import advance, first_due
 from .models import (
     Actor,
     ActorKind,
-    BodyRef,
     EmailRecord,
+    EmailRef,
     EscalationPolicy,
     EscalationState,
     InboundEmail,
@@ -36,7 +36,7 @@ from .models import (
 from .parser import normalise_address
 from .rules import NoKeyFallback, normalise_subject
 from .state import INCIDENT_ID_PREFIX, EngineState
-from .text import clean_line, clean_text
+from .text import TRUNCATION_MARK, clean_line, clean_text
 
 _LOGGER = logging.getLogger(__name__)
 HEARTBEAT_KEY: Final = "heartbeat"
@@ -44,8 +44,11 @@ LOG_KEEP_FIRST: Final = 10
 EMAILS_KEEP_FIRST: Final = 10
 EMAILS_KEEP_LAST: Final = 40
 BODY_CHARS: Final = 32 * 1024
+# An e-mail incident's details are the start of its first e-mail, held while it is open; the
+# e-mails themselves are on disk.
+EMAIL_DETAILS_CHARS: Final = 500
 
-type BodySink = Callable[[str], BodyRef]
+type EmailSink = Callable[[EmailRecord], EmailRef]
 
 
 class Outcome(StrEnum):
@@ -92,6 +95,8 @@ class IncidentEvent:
     level: int | None = None
     targets: tuple[str, ...] = ()
     round: int = 0
+    # The incident's details as they were (a resolved incident's are dropped).
+    details: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,11 +197,11 @@ class IncidentEngine:
         sources: Mapping[str, SourceConfig] | None = None,
         policies: Mapping[str, EscalationPolicy] | None = None,
         limits: EngineLimits | None = None,
-        store_body: BodySink | None = None,
+        store_email: EmailSink | None = None,
     ) -> None:
         self._limits = limits or EngineLimits()
-        # Where e-mail bodies go (a file); without it they are kept in memory.
-        self.store_body = store_body
+        # Where the incidents' e-mails go (a file); without it they are kept in memory.
+        self.store_email = store_email
         self._sources: dict[str, SourceConfig] = dict(sources or {})
         self._policies: dict[str, EscalationPolicy] = dict(policies or {})
         self._addresses: dict[str, list[SourceConfig]] = {}
@@ -477,7 +482,7 @@ class IncidentEngine:
                 incident = self._open_incident(
                     source,
                     summary=email.subject,
-                    details=email.body,
+                    details=clean_text(email.body, EMAIL_DETAILS_CHARS),
                     key=decision.key,
                     priority=source.priority,
                     from_address=email.from_address,
@@ -516,19 +521,21 @@ class IncidentEngine:
 
     def _keep_email(self, incident: Incident, email: InboundEmail, now: datetime) -> None:
         """Record the e-mail; of a long incident the first and the newest ones are kept."""
-        body = clean_text(email.body, BODY_CHARS)
-        incident.emails.append(
-            EmailRecord(
-                received=now,
-                from_address=email.from_address,
-                to=email.to,
-                subject=email.subject,
-                message_id=email.message_id,
-                attachments=email.attachments,
-                body=self.store_body(body) if self.store_body is not None and body else body,
-                body_truncated=len(email.body) > BODY_CHARS,
-            )
+        truncated = len(email.body) > BODY_CHARS
+        record = EmailRecord(
+            received=now,
+            from_address=email.from_address,
+            to=email.to,
+            subject=email.subject,
+            message_id=email.message_id,
+            attachments=email.attachments,
+            # The parser cleaned the body already; it is only cut here.
+            body=email.body[: BODY_CHARS - len(TRUNCATION_MARK)].rstrip() + TRUNCATION_MARK
+            if truncated
+            else email.body,
+            body_truncated=truncated,
         )
+        incident.emails.append(self.store_email(record) if self.store_email else record)
         if len(incident.emails) > EMAILS_KEEP_FIRST + EMAILS_KEEP_LAST:
             del incident.emails[EMAILS_KEEP_FIRST]
             incident.emails_omitted += 1
@@ -597,7 +604,11 @@ class IncidentEngine:
         incident.resolved_by = actor
         incident.escalation = None
         self._log(incident, LogKind.RESOLVED, now, "", actor)
-        return self._event(IncidentEventType.RESOLVED, incident, now, actor=actor, email=email)
+        event = self._event(IncidentEventType.RESOLVED, incident, now, actor=actor, email=email)
+        if incident.emails:
+            # Its e-mails say it all; thousands of resolved incidents are kept.
+            incident.details = ""
+        return event
 
     def _log(
         self,
@@ -629,7 +640,14 @@ class IncidentEngine:
         actor: Actor | None = None,
         email: InboundEmail | None = None,
     ) -> IncidentEvent:
-        return IncidentEvent(type=event_type, incident=incident, at=now, actor=actor, email=email)
+        return IncidentEvent(
+            type=event_type,
+            incident=incident,
+            at=now,
+            actor=actor,
+            email=email,
+            details=incident.details,
+        )
 
     def _require(self, incident_id: str) -> Incident:
         incident = self._state.incidents.get(incident_id)
@@ -712,9 +730,7 @@ class IncidentEngine:
         if escalation.due is not None:
             escalation.due = max(escalation.due, until)
         self._log(incident, LogKind.SNOOZED, now, f"snoozed for {human_interval(duration)}", actor)
-        return (
-            IncidentEvent(type=IncidentEventType.SNOOZED, incident=incident, at=now, actor=actor),
-        )
+        return (self._event(IncidentEventType.SNOOZED, incident, now, actor=actor),)
 
     def escalate_now(
         self, incident_id: str, actor: Actor, now: datetime
@@ -938,6 +954,7 @@ class IncidentEngine:
             level=step.level,
             targets=step.targets,
             round=step.round,
+            details=incident.details,
         )
 
     def _end_heartbeat(self, source: SourceConfig, now: datetime) -> list[IncidentEvent]:

@@ -87,8 +87,9 @@ class InboundEmail:
         return self.to + self.cc + self.bcc + self.delivered_to
 
 
-class BodyRef(NamedTuple):
-    """Where an e-mail's body is kept on disk: bodies are read when shown, never held."""
+class EmailRef(NamedTuple):
+    """Where one of an incident's e-mails is kept on disk: they are read when shown, never
+    held in memory (thousands of stored incidents would hold megabytes of text)."""
 
     segment: int
     offset: int
@@ -97,8 +98,7 @@ class BodyRef(NamedTuple):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmailRecord:
-    """What an incident keeps of one of its e-mails. `body` is on disk (a `BodyRef`) or, for
-    incidents stored before bodies moved to disk and for engines without a body store, text."""
+    """What an incident keeps of one of its e-mails: headers, attachments listed, the body."""
 
     received: datetime
     from_address: str
@@ -106,8 +106,13 @@ class EmailRecord:
     subject: str
     message_id: str
     attachments: tuple[Attachment, ...]
-    body: BodyRef | str
+    body: str
     body_truncated: bool = False
+
+
+# On disk (`EmailRef`), or in memory: e-mails stored before they moved to disk, and those of an
+# engine without a place on disk (tests, the rule tester).
+type KeptEmail = EmailRef | EmailRecord
 
 
 class Priority(StrEnum):
@@ -211,7 +216,7 @@ class Incident:
     # The last escalation level that ran (1-based; 0 while none has).
     escalation_level: int = 0
     # The first and the newest e-mails; those between them are only counted.
-    emails: list[EmailRecord] = field(default_factory=list)
+    emails: list[KeptEmail] = field(default_factory=list)
     emails_omitted: int = 0
 
     @property

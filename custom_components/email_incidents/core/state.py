@@ -17,8 +17,8 @@ from .models import (
     Actor,
     ActorKind,
     Attachment,
-    BodyRef,
     EmailRecord,
+    EmailRef,
     EscalationState,
     Incident,
     IncidentStatus,
@@ -80,8 +80,8 @@ def _parse_actor(value: list[str] | None) -> Actor | None:
     return Actor(kind=ActorKind(value[0]), name=value[1]) if value else None
 
 
-def _email_to_data(email: EmailRecord) -> list[Any]:
-    # A list, not a mapping: every incident's record is kept encoded in memory.
+def email_to_data(email: EmailRecord) -> list[Any]:
+    """An e-mail as a JSON-able list (on disk, or in an incident's record)."""
     return [
         email.received.isoformat(),
         email.from_address,
@@ -89,12 +89,12 @@ def _email_to_data(email: EmailRecord) -> list[Any]:
         email.subject,
         email.message_id,
         [[item.filename, item.content_type, item.size] for item in email.attachments],
-        email.body if isinstance(email.body, str) else list(email.body),
+        email.body,
         email.body_truncated,
     ]
 
 
-def _email_from_data(data: list[Any]) -> EmailRecord:
+def email_from_data(data: list[Any]) -> EmailRecord:
     received, from_address, to, subject, message_id, attachments, body, truncated = data
     return EmailRecord(
         received=datetime.fromisoformat(received),
@@ -106,7 +106,7 @@ def _email_from_data(data: list[Any]) -> EmailRecord:
             Attachment(filename=name, content_type=content_type, size=size)
             for name, content_type, size in attachments
         ),
-        body=body if isinstance(body, str) else BodyRef(*body),
+        body=body,
         body_truncated=truncated,
     )
 
@@ -136,7 +136,11 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
         "log_dropped": incident.log_dropped,
         "emails_omitted": incident.emails_omitted,
         "escalation_level": incident.escalation_level,
-        "email_records": [_email_to_data(email) for email in incident.emails],
+        # Lists, not mappings: every incident's record is kept encoded in memory.
+        "email_records": [
+            list(email) if isinstance(email, EmailRef) else email_to_data(email)
+            for email in incident.emails
+        ],
     }
     data.update((name, value) for name, value in optional.items() if value)
     if incident.key is not None:  # an empty key is still a key
@@ -190,7 +194,10 @@ def incident_from_data(data: Mapping[str, Any]) -> Incident:
         )
         if escalation
         else None,
-        emails=[_email_from_data(email) for email in data.get("email_records", ())],
+        emails=[
+            EmailRef(*email) if len(email) == len(EmailRef._fields) else email_from_data(email)
+            for email in data.get("email_records", ())
+        ],
         emails_omitted=data.get("emails_omitted", 0),
         escalation_level=data.get("escalation_level", 0),
     )

@@ -1,11 +1,11 @@
-"""E-mail bodies on disk: append-only segment files next to the incident state.
+"""Incidents' e-mails on disk: append-only segment files next to the incident state.
 
-Incidents keep only where each body is (`BodyRef`: segment, offset, length); the text is read
-when someone looks at it. A body gets its place on the event loop when the engine records the
-e-mail, and is written and synced by the store's write just before the journal line that refers
-to it, so an acknowledged e-mail's body is on disk with it. Each start writes to a new segment,
-and a segment rolls over at `SEGMENT_BYTES`; a segment no stored incident refers to any more is
-deleted after the pruning that freed it is written.
+Incidents keep only where each e-mail is (`EmailRef`: segment, offset, length); its headers,
+attachments and body are read when someone looks at them. An e-mail gets its place on the event
+loop when the engine records it, and is written and synced by the store's write just before the
+journal line that refers to it, so an acknowledged e-mail is on disk with it. Each start writes
+to a new segment, and a segment rolls over at `SEGMENT_BYTES`; a segment no stored incident
+refers to any more is deleted after the pruning that freed it is written.
 """
 
 from __future__ import annotations
@@ -15,35 +15,38 @@ import os
 from pathlib import Path
 from typing import Final
 
-from .core.models import BodyRef
+from homeassistant.helpers.json import json_bytes
+from homeassistant.util.json import json_loads
+
+from .core.models import EmailRecord, EmailRef
+from .core.state import email_from_data, email_to_data
 
 SEGMENT_BYTES: Final = 16 * 1024 * 1024
-UNREADABLE_BODY: Final = "[body not available: {error}]"
 
-type PendingBodies = list[tuple[BodyRef, bytes]]
+type PendingEmails = list[tuple[EmailRef, bytes]]
 
 
-def bodies_folder(state_path: Path) -> Path:
-    return state_path.with_name(f"{state_path.name}.bodies")
+def emails_folder(state_path: Path) -> Path:
+    return state_path.with_name(f"{state_path.name}.emails")
 
 
 def _segment_path(folder: Path, segment: int) -> Path:
     return folder / f"{segment:08d}"
 
 
-class BodyFiles:
-    """The body segments of one config entry."""
+class EmailFiles:
+    """The e-mail segments of one config entry."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._segment = 0
         self._size = 0
-        self._pending: PendingBodies = []
+        self._pending: PendingEmails = []
         self._fd: int | None = None
         self._fd_segment = -1
 
     def load(self) -> None:
-        """In the executor, at start: new bodies go to a segment after every existing one."""
+        """In the executor, at start: new e-mails go to a segment after every existing one."""
         with contextlib.suppress(FileNotFoundError):
             numbers = [int(path.name) for path in self.folder.iterdir() if path.name.isdecimal()]
             self._segment = max(numbers, default=0) + 1
@@ -51,24 +54,24 @@ class BodyFiles:
 
     # --- on the event loop ----------------------------------------------------------------------
 
-    def reserve(self, body: str) -> BodyRef:
-        """The place of a body; it is written with the next store write."""
-        data = body.encode()
+    def reserve(self, email: EmailRecord) -> EmailRef:
+        """The place of an e-mail; it is written with the next store write."""
+        data = json_bytes(email_to_data(email))
         if self._size and self._size + len(data) > SEGMENT_BYTES:
             self._segment += 1
             self._size = 0
-        ref = BodyRef(self._segment, self._size, len(data))
+        ref = EmailRef(self._segment, self._size, len(data))
         self._size += len(data)
         self._pending.append((ref, data))
         return ref
 
-    def take_pending(self) -> PendingBodies:
+    def take_pending(self) -> PendingEmails:
         pending, self._pending = self._pending, []
         return pending
 
     def abandon_segment(self) -> None:
         """After a failed write: what was written of the segment may be incomplete, so no new
-        body goes after it, and the bodies waiting for a write belong to changes that are
+        e-mail goes after it, and the e-mails waiting for a write belong to changes that are
         undone (the incidents are restored as they are on disk)."""
         self._pending = []
         self._segment += 1
@@ -76,8 +79,8 @@ class BodyFiles:
 
     # --- in the executor ------------------------------------------------------------------------
 
-    def write(self, pending: PendingBodies) -> None:
-        """Append the bodies and sync them (before the journal line that refers to them)."""
+    def write(self, pending: PendingEmails) -> None:
+        """Append the e-mails and sync them (before the journal line that refers to them)."""
         synced: set[int] = set()
         for ref, data in pending:
             fd = self._open(ref.segment)
@@ -105,19 +108,19 @@ class BodyFiles:
             os.close(directory)
         return self._fd
 
-    def read(self, refs: list[BodyRef]) -> list[str]:
-        """The bodies at `refs`, in order; a missing one says why in its place."""
-        bodies: list[str] = []
+    def read(self, refs: list[EmailRef]) -> list[EmailRecord | str]:
+        """The e-mails at `refs`, in order; in place of one that cannot be read, why."""
+        emails: list[EmailRecord | str] = []
         for ref in refs:
             try:
                 with _segment_path(self.folder, ref.segment).open("rb") as file:
                     file.seek(ref.offset)
-                    data = file.read(ref.length)
+                    emails.append(email_from_data(json_loads(file.read(ref.length))))  # type: ignore[arg-type]
             except OSError as err:
-                bodies.append(UNREADABLE_BODY.format(error=err.strerror or err))
-                continue
-            bodies.append(data.decode(errors="replace"))
-        return bodies
+                emails.append(str(err.strerror or err))
+            except (ValueError, TypeError) as err:
+                emails.append(f"damaged: {err}")
+        return emails
 
     def remove_unused(self, used: set[int]) -> None:
         """Delete the segments no incident refers to (never the one being written)."""

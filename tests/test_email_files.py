@@ -1,4 +1,4 @@
-"""E-mail bodies on disk: written with the e-mail, read when shown, gone with their incidents."""
+"""E-mails on disk: written with their effect, read when shown, gone with their incidents."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.email_incidents import bodies
+from custom_components.email_incidents import email_files
 from custom_components.email_incidents.const import DOMAIN
-from custom_components.email_incidents.core.models import BodyRef
+from custom_components.email_incidents.core.models import EmailRecord, EmailRef
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 
 from .conftest import FailingDisk, make_email, source_subentry
@@ -30,13 +30,16 @@ def subentries() -> list[ConfigSubentryData]:
 
 
 def _folder(hass: HomeAssistant) -> Path:
-    return Path(hass.config.path(".storage", f"{DOMAIN}.listener_entry.bodies"))
+    return Path(hass.config.path(".storage", f"{DOMAIN}.listener_entry.emails"))
 
 
 async def _bodies(entry: MockConfigEntry) -> list[str]:
     runtime: EmailIncidentsRuntime = entry.runtime_data
     emails = [email for incident in runtime.engine.incidents()[::-1] for email in incident.emails]
-    return await runtime.async_read_bodies(emails)
+    return [
+        email.body if isinstance(email, EmailRecord) else email
+        for email in await runtime.async_read_emails(emails)
+    ]
 
 
 def _segments(hass: HomeAssistant) -> list[str]:
@@ -55,10 +58,10 @@ async def test_bodies_outlive_a_restart_and_go_with_their_incidents(
     await deliver(hass, send_email, body="second body")
     assert await _bodies(setup_integration) == ["first body", "second body"]
     [first, second] = [
-        incident.emails[0].body for incident in setup_integration.runtime_data.engine.incidents()
+        incident.emails[0] for incident in setup_integration.runtime_data.engine.incidents()
     ][::-1]
-    assert isinstance(first, BodyRef)
-    assert isinstance(second, BodyRef)
+    assert isinstance(first, EmailRef)
+    assert isinstance(second, EmailRef)
     assert first.segment < second.segment  # each start writes to a new segment
     assert _segments(hass) == [f"{first.segment:08d}", f"{second.segment:08d}"]
 
@@ -94,18 +97,16 @@ async def test_segments_roll_over_and_a_missing_one_says_so(
     send_email: SendEmail,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bodies, "SEGMENT_BYTES", 10)
+    monkeypatch.setattr(email_files, "SEGMENT_BYTES", 10)
     await deliver(hass, send_email, body="a body longer than ten bytes")
     await deliver(hass, send_email, body="another long body")
     assert len(_segments(hass)) == 2
     assert await _bodies(setup_integration) == ["a body longer than ten bytes", "another long body"]
     shutil.rmtree(_folder(hass))
-    assert all(
-        body.startswith("[body not available: ") for body in await _bodies(setup_integration)
-    )
+    assert await _bodies(setup_integration) == ["No such file or directory"] * 2
 
 
-async def test_removing_the_integration_removes_the_bodies(
+async def test_removing_the_integration_removes_the_emails(
     hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
 ) -> None:
     await deliver(hass, send_email)
