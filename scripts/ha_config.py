@@ -98,8 +98,11 @@ def seed_config_entry(
     listener: Mapping[str, Any],
     sources: Sequence[Mapping[str, Any]],
     entry_id: str | None = None,
+    policies: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bool:
-    """Write a listener entry with alert source subentries unless config entries exist."""
+    """Write a listener entry with alert source subentries unless config entries exist;
+    `policies` are escalation policies by subentry id (a source names one in
+    `escalation_policy`)."""
     entries_file = config_dir / ".storage" / "core.config_entries"
     if entries_file.exists():
         return False
@@ -126,6 +129,16 @@ def seed_config_entry(
                 "unique_id": None,
             }
             for source in sources
+        ]
+        + [
+            {
+                "data": dict(policy),
+                "subentry_id": policy_id,
+                "subentry_type": "escalation_policy",
+                "title": policy["name"],
+                "unique_id": None,
+            }
+            for policy_id, policy in (policies or {}).items()
         ],
         "title": "Email Incidents",
         "unique_id": None,
@@ -153,6 +166,7 @@ def prepare(
     listener: Mapping[str, Any],
     sources: Sequence[Mapping[str, Any]],
     configuration: str = MINIMAL_CONFIGURATION,
+    policies: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """A ready config folder: configuration.yaml (its web server on a free loopback port, so
     several instances can run), the integration linked, the entry seeded."""
@@ -161,4 +175,4 @@ def prepare(
     if not configuration_file.exists():
         configuration_file.write_text(configuration.format(http_port=free_port()), encoding="utf-8")
     link_integration(config_dir)
-    seed_config_entry(config_dir, listener=listener, sources=sources)
+    seed_config_entry(config_dir, listener=listener, sources=sources, policies=policies)

@@ -182,10 +182,14 @@ def wait_until_up(hass: HomeAssistantProcess, process: subprocess.Popen[bytes]) 
 
 
 def run_home_assistant(
-    tmp_path_factory: pytest.TempPathFactory, sources: Sequence[dict[str, Any]], name: str
+    tmp_path_factory: pytest.TempPathFactory,
+    sources: Sequence[dict[str, Any]],
+    name: str,
+    policies: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[HomeAssistantProcess]:
-    """A real Home Assistant with the integration and these alert sources, onboarded; stopped
-    at the end, its log copied to tests/browser/output/hass-NAME.log. For a module fixture."""
+    """A real Home Assistant with the integration, these alert sources and escalation policies,
+    onboarded; stopped at the end, its log copied to tests/browser/output/hass-NAME.log. For a
+    module fixture."""
     # The enable_socket mark acts per test, after module fixtures are set up: this fixture
     # talks to Home Assistant over loopback before that.
     pytest_socket.enable_socket()
@@ -196,6 +200,7 @@ def run_home_assistant(
         listener={"host": "127.0.0.1", "port": smtp_port},
         sources=sources,
         configuration=CONFIGURATION,
+        policies=policies,
     )
     match = re.search(r"server_port: (\d+)", (config_dir / "configuration.yaml").read_text())
     assert match
@@ -231,9 +236,9 @@ def logged_in_page(hass: HomeAssistantProcess) -> Iterator[Page]:
             browser.close()
 
 
-def shot(page: Page, name: str) -> Path:
+def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = OUTPUT / f"{name}.png"
-    page.screenshot(path=path, animations="disabled")
+    page.screenshot(path=path, animations="disabled", full_page=full_page)
     return path
 
 

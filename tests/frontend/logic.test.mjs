@@ -14,6 +14,7 @@ import {
   incidentIdFromPath,
   incidentPath,
   listRequest,
+  logKindLabel,
   matchesFilters,
   mergePages,
   NO_FILTERS,
@@ -159,7 +160,7 @@ describe("untrusted text", () => {
 });
 
 describe("actions and durations", () => {
-  it("offers accept only while pending and nothing but a note once resolved", () => {
+  it("offers accept, snooze and escalate while pending and only a note once resolved", () => {
     assert.deepEqual(availableActions(incident("INC-1")), {
       accept: true,
       resolve: true,
@@ -167,7 +168,13 @@ describe("actions and durations", () => {
       snooze: true,
       escalate: true,
     });
-    assert.equal(availableActions(incident("INC-1", { status: "accepted" })).accept, false);
+    assert.deepEqual(availableActions(incident("INC-1", { status: "accepted" })), {
+      accept: false,
+      resolve: true,
+      note: true,
+      snooze: false,
+      escalate: false,
+    });
     assert.deepEqual(availableActions(incident("INC-1", { status: "resolved" })), {
       accept: false,
       resolve: false,
@@ -195,6 +202,12 @@ describe("texts", () => {
     assert.equal(translate(texts, "status.pending"), "Pending");
     assert.equal(translate(texts, "panel.missing"), "panel.missing");
     assert.equal(translate(texts, "panel.range", { first: 1 }), "1–{last} of {total}");
+  });
+
+  it("names the kinds of timeline entries, an unknown one as it is", () => {
+    const withKinds = { "component.email_incidents.selector.log_kind.options.note": "Note" };
+    assert.equal(logKindLabel(withKinds, "note"), "Note");
+    assert.equal(logKindLabel(withKinds, "rebooted"), "rebooted");
   });
 
   it("formats times, ages and sizes", () => {

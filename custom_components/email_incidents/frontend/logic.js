@@ -180,17 +180,18 @@ export function snoozeDuration(minutes) {
 }
 
 /**
- * Which actions an incident offers.
+ * Which actions an incident offers: snoozing and escalating concern the escalation of an
+ * incident nobody accepted yet.
  * @param {IncidentSummary} incident
  */
 export function availableActions(incident) {
-  const open = incident.status !== "resolved";
+  const pending = incident.status === "pending";
   return {
-    accept: incident.status === "pending",
-    resolve: open,
+    accept: pending,
+    resolve: incident.status !== "resolved",
     note: true,
-    snooze: open,
-    escalate: open,
+    snooze: pending,
+    escalate: pending,
   };
 }
 
@@ -207,6 +208,17 @@ export function translate(texts, key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (placeholder, name) =>
     name in values ? String(values[name]) : placeholder,
   );
+}
+
+/**
+ * The name of a kind of timeline entry; an unknown kind shows as it is.
+ * @param {Record<string, string>} texts
+ * @param {string} kind
+ */
+export function logKindLabel(texts, kind) {
+  const key = `log_kind.${kind}`;
+  const label = translate(texts, key);
+  return label === key ? visibleText(kind) : label;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   incidentIdFromPath,
   incidentPath,
   listRequest,
+  logKindLabel,
   NO_FILTERS,
   PAGE_SIZE,
   PANEL_PATH,
@@ -50,12 +51,16 @@ const LOG_ICONS = /** @type {Record<string, string>} */ ({
   email: "mdi:email-outline",
   accepted: "mdi:account-check",
   resolved: "mdi:check-circle-outline",
-  note: "mdi:note-text-outline",
   escalated: "mdi:bullhorn-outline",
-  escalation: "mdi:bullhorn-outline",
+  notified: "mdi:message-arrow-right-outline",
+  notify_failed: "mdi:message-alert-outline",
+  note: "mdi:note-text-outline",
   snoozed: "mdi:alarm-snooze",
+  escalate_now: "mdi:bullhorn",
   maintenance: "mdi:wrench-outline",
 });
+
+const LABELLED_KINDS = new Set(["created", "email", "note"]);
 
 const CSS = `
   :host { display: block; min-height: 100vh; background: var(--primary-background-color);
@@ -71,7 +76,7 @@ const CSS = `
     width: 40px; height: 40px; border-radius: 50%; display: inline-flex;
     align-items: center; justify-content: center; }
   .toolbar button:hover { background: rgba(127, 127, 127, 0.2); }
-  .toolbar .menu[hidden] { display: none; }
+  .toolbar button[hidden] { display: none; }
   .content { max-width: 1100px; margin: 0 auto; padding: 16px; box-sizing: border-box; }
   .card { background: var(--ha-card-background, var(--card-background-color, #fff));
     border-radius: var(--ha-card-border-radius, 12px);
@@ -98,7 +103,7 @@ const CSS = `
   .row .meta { font-size: 13px; color: var(--secondary-text-color); grid-column: 2; }
   .row .side { text-align: right; font-size: 13px; color: var(--secondary-text-color);
     grid-row: 1 / span 2; grid-column: 3; }
-  .row .status { grid-row: 1 / span 2; }
+  .row .status { grid-row: 1 / span 2; justify-self: start; }
   :host([narrow]) .row { grid-template-columns: 1fr auto; }
   :host([narrow]) .row .status { grid-row: auto; grid-column: 1; justify-self: start; }
   :host([narrow]) .row .side { grid-row: 1; grid-column: 2; }
@@ -127,6 +132,7 @@ const CSS = `
   .timeline ha-icon { color: var(--secondary-text-color); --mdc-icon-size: 20px; grid-row: 1 / span 2; }
   .timeline .when { font-size: 12px; color: var(--secondary-text-color); }
   .timeline .text { overflow-wrap: anywhere; white-space: pre-wrap; }
+  .timeline .kind { font-weight: 500; }
   .emails { list-style: none; margin: 0; padding: 0; }
   .email { border-top: 1px solid var(--divider-color); }
   .email > button { display: grid; grid-template-columns: 24px 1fr auto; gap: 2px 12px;
@@ -790,7 +796,16 @@ class EmailIncidentsPanel extends HTMLElement {
                 .filter(Boolean)
                 .join(" · "),
             ),
-            h("div", { class: "text untrusted" }, visibleText(entry.text)),
+            h(
+              "div",
+              { class: "text untrusted" },
+              // The back end's text says what happened; a note, an e-mail or a bare entry
+              // also needs its kind.
+              !entry.text || LABELLED_KINDS.has(entry.kind)
+                ? [h("span", { class: "kind" }, logKindLabel(this._texts, entry.kind)), " "]
+                : null,
+              visibleText(entry.text),
+            ),
           ),
         ),
       ),

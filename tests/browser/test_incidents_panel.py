@@ -1,0 +1,294 @@
+"""The Incidents panel and the dashboard card in a real Home Assistant, headless Debian Chromium.
+
+E-mails arrive over real SMTP; the panel shows them live, opens one with its body and timeline,
+and its buttons add a note, snooze, accept and resolve through the real actions. Hostile e-mails
+(script tags, image error handlers, javascript: links, right-to-left and zero-width tricks) show
+as text and run nothing. A deep link opens an incident; the card on a dashboard accepts one.
+Screenshots go to tests/browser/output/ (those in docs/images/ are copied from there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.browser.harness import (
+    OUTPUT,
+    HomeAssistantProcess,
+    run_home_assistant,
+    send_email,
+    shot,
+)
+
+from playwright.sync_api import Page, expect  # isort: skip  (after the harness's skip checks)
+
+pytestmark = pytest.mark.enable_socket
+
+# Servers escalate (levels without targets: at once, then after 30 minutes): while the second
+# level is due, an incident can be snoozed or escalated now.
+POLICIES = {
+    "policy_oncall": {
+        "name": "On call",
+        "levels": [{"delay_minutes": 0, "targets": []}, {"delay_minutes": 30, "targets": []}],
+    }
+}
+SOURCES = [
+    {
+        "name": "Servers",
+        "addresses": ["servers"],
+        "creation_mode": "per_subject",
+        "escalation_policy": "policy_oncall",
+    },
+    {"name": "NAS", "addresses": ["nas"], "creation_mode": "per_subject"},
+]
+SERVERS = "servers@homeassistant.local"
+NAS = "nas@homeassistant.local"
+PANEL = "email-incidents-panel"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_card_example() -> dict[str, Any]:
+    """The card's YAML example in the README, so that the example is what this test shows."""
+    text = README.read_text("utf-8")
+    block = re.search(r"<!-- card-example -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert block, "README has no card example"
+    return dict(yaml.safe_load(block[1]))
+
+
+@pytest.fixture(scope="module")
+def home_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeAssistantProcess]:
+    yield from run_home_assistant(tmp_path_factory, SOURCES, "panel", POLICIES)
+
+
+def call_ws(page: Page, message: dict[str, Any]) -> Any:
+    """A websocket command as the logged-in user, through the frontend's own connection."""
+    page.wait_for_function("() => document.querySelector('home-assistant')?.hass?.connection")
+    return page.evaluate(
+        "message => document.querySelector('home-assistant').hass.callWS(message)", message
+    )
+
+
+def incident_with_summary(page: Page, summary: str) -> dict[str, Any]:
+    result = call_ws(page, {"type": "email_incidents/incidents/list", "search": summary})
+    found = [incident for incident in result["incidents"] if incident["summary"] == summary]
+    assert len(found) == 1, result
+    return dict(found[0])
+
+
+def open_panel(page: Page, hass: HomeAssistantProcess, path: str = "") -> None:
+    page.goto(f"{hass.base_url}/email-incidents{path}")
+    expect(page.locator(PANEL)).to_be_attached()
+
+
+def row(page: Page, summary: str) -> Any:
+    return page.locator(f"{PANEL} .row").filter(has_text=summary)
+
+
+def detail_status(page: Page) -> Any:
+    return page.locator(f"{PANEL} .header .chip.status")
+
+
+def test_panel_shows_an_email_live_and_handles_the_incident(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    """List, live update, open, read the body, add a note, snooze, accept, resolve."""
+    send_email(home_assistant, NAS, "Volume 2 degraded", "Disk 3 of volume 2 failed.")
+    send_email(home_assistant, SERVERS, "Backup of db1 failed", "Exit code 2.")
+    send_email(home_assistant, NAS, "UPS on battery", "Input power lost at 03:12.")
+    open_panel(page, home_assistant)
+    expect(row(page, "UPS on battery")).to_be_visible()
+    expect(row(page, "Volume 2 degraded")).to_be_visible()
+
+    # Live: an e-mail sent while the panel is open appears without a reload.
+    body = "CPU load on web1 is 97% for 10 minutes.\nTop process: php-fpm (812%)."
+    send_email(home_assistant, SERVERS, "High CPU on web1", body)
+    expect(row(page, "High CPU on web1")).to_be_visible()
+    expect(row(page, "High CPU on web1").locator(".chip.status")).to_have_text("Pending")
+    # Live too: changes made elsewhere.
+    for summary, service in (
+        ("Backup of db1 failed", "accept_incident"),
+        ("Volume 2 degraded", "resolve_incident"),
+    ):
+        call_ws(
+            page,
+            {
+                "type": "call_service",
+                "domain": "email_incidents",
+                "service": service,
+                "service_data": {"incident_id": incident_with_summary(page, summary)["id"]},
+            },
+        )
+    expect(row(page, "Backup of db1 failed").locator(".chip.status")).to_have_text("Accepted")
+    expect(row(page, "Volume 2 degraded").locator(".chip.status")).to_have_text("Resolved")
+    shot(page, "panel_list")
+
+    # Filters: the source and the text search.
+    page.locator(f"{PANEL} select.source").select_option(label="NAS")
+    expect(row(page, "High CPU on web1")).to_be_hidden()
+    expect(row(page, "UPS on battery")).to_be_visible()
+    page.locator(f"{PANEL} select.source").select_option(value="")
+    page.locator(f"{PANEL} input.search").fill("web1")
+    expect(row(page, "UPS on battery")).to_be_hidden()
+    expect(row(page, "High CPU on web1")).to_be_visible()
+
+    row(page, "High CPU on web1").click()
+    incident = incident_with_summary(page, "High CPU on web1")
+    page.wait_for_url(f"**/email-incidents/{incident['id']}")
+    expect(detail_status(page)).to_have_text("Pending")
+    expect(page.locator(f"{PANEL} .header .summary")).to_have_text("High CPU on web1")
+    expect(page.locator(f"{PANEL} .email pre.body")).to_have_text(body)
+
+    page.locator(f"{PANEL} button.add_note").click()
+    page.locator(f"{PANEL} textarea.note-text").fill("Restarted php-fpm, watching it.")
+    page.locator(f"{PANEL} button.save-note").click()
+    note = page.locator(f"{PANEL} .timeline li[data-kind='note']")
+    expect(note).to_contain_text("Restarted php-fpm, watching it.")
+    expect(note).to_contain_text("Admin")
+
+    facts = page.locator(f"{PANEL} .header .facts")
+    page.locator(f"{PANEL} button.snooze").click()
+    page.locator(f"{PANEL} select.snooze-duration").select_option(value="60")
+    page.locator(f"{PANEL} button.confirm-snooze").click()
+    expect(facts).to_contain_text("Snoozed until")
+    expect(page.locator(f"{PANEL} .timeline li[data-kind='snoozed']")).to_contain_text("Admin")
+    assert incident_with_summary(page, "High CPU on web1")["snoozed_until"]
+
+    page.locator(f"{PANEL} button.escalate").click()
+    escalated = page.locator(f"{PANEL} .timeline li[data-kind='escalated']").last
+    expect(escalated).to_contain_text("level 2")
+    expect(escalated).to_contain_text("Admin")
+    expect(facts).to_contain_text("Escalation level2")
+    expect(facts).not_to_contain_text("Snoozed until")
+
+    page.locator(f"{PANEL} button.accept").click()
+    expect(detail_status(page)).to_have_text("Accepted")
+    expect(facts).to_contain_text(re.compile(r"Accepted.*by Admin"))
+    expect(page.locator(f"{PANEL} button.snooze")).to_have_count(0)
+    shot(page, "panel_detail", full_page=True)
+
+    page.locator(f"{PANEL} button.resolve").click()
+    expect(detail_status(page)).to_have_text("Resolved")
+    expect(page.locator(f"{PANEL} button.resolve")).to_have_count(0)
+    resolved = incident_with_summary(page, "High CPU on web1")
+    assert resolved["status"] == "resolved"
+    assert resolved["resolved_by"] == "Admin"
+
+    # Back to the list: the change came live.
+    page.locator(f"{PANEL} .toolbar button.back").click()
+    page.locator(f"{PANEL} input.search").fill("web1")
+    expect(row(page, "High CPU on web1").locator(".chip.status")).to_have_text("Resolved")
+
+
+HOSTILE_SUBJECT = '<img src=x onerror="window.__pwned=1">Disk alert'
+HOSTILE_BODY = (
+    "<script>window.__pwned=2</script>\n"
+    '<a href="javascript:window.__pwned=3">Open the report</a>\n'
+    "<svg onload=window.__pwned=4></svg>\n"
+    "Attachment: invoice\u202egnp.exe\n"
+    "Log in at pay\u200bpal.example\u2066 now\u2069"
+)
+HOSTILE_HTML = (
+    "<html><body><script>window.__pwned=5</script>"
+    '<img src=x onerror="window.__pwned=6"><p>HTML alert: <b>disk</b> full</p>'
+    '<a href="javascript:window.__pwned=7">details</a></body></html>'
+)
+
+
+def test_hostile_emails_show_as_text_and_run_nothing(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    send_email(home_assistant, SERVERS, HOSTILE_SUBJECT, HOSTILE_BODY)
+    send_email(home_assistant, SERVERS, "HTML report", html=HOSTILE_HTML)
+    open_panel(page, home_assistant)
+    expect(row(page, "Disk alert")).to_contain_text(HOSTILE_SUBJECT)
+    row(page, "Disk alert").click()
+
+    panel = page.locator(PANEL)
+    expect(panel.locator(".header .summary")).to_have_text(HOSTILE_SUBJECT)
+    body = panel.locator(".email pre.body")
+    expect(body).to_contain_text("<script>window.__pwned=2</script>")
+    expect(body).to_contain_text('<a href="javascript:window.__pwned=3">Open the report</a>')
+    # The right-to-left override and the zero-width characters are shown, not applied.
+    expect(body).to_contain_text("invoice⟦U+202E⟧gnp.exe")
+    expect(body).to_contain_text("pay⟦U+200B⟧pal.example⟦U+2066⟧ now⟦U+2069⟧")
+    body.get_by_text("Open the report", exact=False).click()
+    shot(page, "panel_hostile")
+
+    row_link = incident_with_summary(page, "HTML report")["url"]
+    page.goto(home_assistant.base_url + row_link)
+    expect(panel.locator(".header .summary")).to_have_text("HTML report")
+    expect(panel.locator(".email pre.body")).to_contain_text("HTML alert:")
+
+    # E-mail content sits in elements marked untrusted: nothing in them but text.
+    for selector in ("img", "script", "svg", "a", "iframe", "b", "p"):
+        assert panel.locator(f".untrusted {selector}").count() == 0, selector
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
+
+
+def test_deep_link_opens_the_incident(page: Page, home_assistant: HomeAssistantProcess) -> None:
+    send_email(home_assistant, NAS, "Fan failure in enclosure 1", "Fan 2 stopped.")
+    open_panel(page, home_assistant)
+    expect(row(page, "Fan failure in enclosure 1")).to_be_visible()
+    incident = incident_with_summary(page, "Fan failure in enclosure 1")
+    assert incident["url"] == f"/email-incidents/{incident['id']}"
+
+    open_panel(page, home_assistant, f"/{incident['id']}")
+    expect(page.locator(f"{PANEL} .toolbar .title")).to_have_text(incident["id"])
+    expect(page.locator(f"{PANEL} .header .summary")).to_have_text("Fan failure in enclosure 1")
+    expect(page.locator(f"{PANEL} .email pre.body")).to_have_text("Fan 2 stopped.")
+
+    open_panel(page, home_assistant, "/INC-999999")
+    expect(page.locator(f"{PANEL} .message")).to_contain_text("INC-999999")
+
+
+def test_card_on_a_dashboard_accepts_an_incident(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    send_email(home_assistant, SERVERS, "Certificate of mail.example expires in 3 days")
+    send_email(home_assistant, NAS, "Scrub found 2 errors on pool tank")
+    page.goto(home_assistant.base_url + "/lovelace/0")
+    assert page.evaluate(
+        "() => (window.customCards || []).some(card => card.type === 'email-incidents-card')"
+    )
+    call_ws(
+        page,
+        {
+            "type": "lovelace/config/save",
+            "config": {
+                "title": "Home",
+                "views": [
+                    {
+                        "title": "On call",
+                        "path": "on-call",
+                        "cards": [readme_card_example()],
+                    }
+                ],
+            },
+        },
+    )
+    page.goto(home_assistant.base_url + "/lovelace/on-call")
+    card = page.locator("email-incidents-card")
+    certificate = card.locator(".row").filter(has_text="Certificate of mail.example")
+    expect(certificate).to_be_visible()
+    expect(card.locator(".row").filter(has_text="Scrub found 2 errors")).to_be_visible()
+    shot(page, "card_dashboard")
+    card.screenshot(path=OUTPUT / "card.png", animations="disabled")
+
+    certificate.locator("button.accept").click()
+    expect(certificate.locator(".chip.status")).to_have_text("Accepted")
+    expect(certificate.locator("button.accept")).to_have_count(0)
+    incident = incident_with_summary(page, "Certificate of mail.example expires in 3 days")
+    assert incident["status"] == "accepted"
+    assert incident["accepted_by"] == "Admin"
+
+    certificate.locator(".open").click()
+    page.wait_for_url(f"**/email-incidents/{incident['id']}")
+    expect(detail_status(page)).to_have_text("Accepted")
