@@ -2,8 +2,13 @@
 
 Starts a real Home Assistant (`hass`) with the integration, lets 20 clients send e-mails with
 unique Message-IDs, kills `hass` with SIGKILL at a random moment, starts it again from the same
-config folder and checks that every acknowledged e-mail is an incident in the store. The last
-line is `RESULT acknowledged=<n> lost=<n> runs=<n>`.
+config folder and checks that every acknowledged e-mail is an incident in the store.
+
+Runs take turns: after the kill, the second run of every three damages one line of the journal
+and the third cuts the snapshot short, as a failing disk would. Then every acknowledged e-mail
+must still be loaded except those whose only record was in the damaged part (counted as
+`skipped`); a copy of the damaged file must be kept next to it. The last line is
+`RESULT acknowledged=<n> lost=<n> runs=<n> damaged_runs=<n> skipped=<n>`.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from ha_config import (
 )
 
 sys.path.insert(0, str(REPO_ROOT))
-from custom_components.email_incidents.store import read_files
+from custom_components.email_incidents.store import journal_path, read_files
 
 CLIENTS = 20
+DAMAGES = ("none", "damaged journal line", "cut snapshot")
 SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
 # All clients come from 127.0.0.1: lift the per-client limits so the load is real.
 LIMITS = {
@@ -62,21 +68,61 @@ async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.
         sequence += 1
 
 
-def stored_summaries(config_dir: Path) -> set[str]:
-    """Summaries of every stored incident, read from the files as a start reads them."""
+def snapshot_path(config_dir: Path) -> Path:
     storage = config_dir / ".storage"
     entries = json.loads((storage / "core.config_entries").read_text(encoding="utf-8"))
-    return {
-        str(incident["summary"])
+    [entry_id] = [
+        entry["entry_id"]
         for entry in entries["data"]["entries"]
         if entry["domain"] == "email_incidents"
-        for incident in (read_files(storage / f"email_incidents.{entry['entry_id']}")[1] or {}).get(
-            "incidents", ()
-        )
-    }
+    ]
+    return storage / f"email_incidents.{entry_id}"
 
 
-async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) -> tuple[int, int]:
+def stored_summaries(config_dir: Path) -> set[str]:
+    """Summaries of every stored incident, read from the files as a start reads them."""
+    data = read_files(snapshot_path(config_dir))[1] or {}
+    return {str(incident["summary"]) for incident in data.get("incidents", ())}
+
+
+def damage(config_dir: Path, kind: str, rng: random.Random) -> set[str]:
+    """Damage the files as `kind` says; the summaries whose only record was in the damaged
+    part, which may be skipped."""
+    snapshot = snapshot_path(config_dir)
+    if kind == "damaged journal line" and journal_path(snapshot).exists():
+        lines = journal_path(snapshot).read_bytes().split(b"\n")[:-1]  # complete lines only
+        if not lines:
+            return set()
+        number = rng.randrange(len(lines))
+        line = lines[number]
+        lines[number] = line[: len(line) // 2] + b"\x00 damaged \x00" + line[len(line) // 2 :]
+        journal_path(snapshot).write_bytes(b"".join(line + b"\n" for line in lines))
+        return {str(record["summary"]) for record in json.loads(line)["incidents"]}
+    if kind == "cut snapshot" and snapshot.exists():
+        content = snapshot.read_bytes()
+        start = content.index(b'"incidents":[') + len(b'"incidents":[')
+        cut = rng.randrange(start, len(content))
+        snapshot.write_bytes(content[:cut])
+        # Every text of the crash test is ASCII: character and byte positions are the same.
+        text, decoder, position, cut_off = content.decode(), json.JSONDecoder(), start, set()
+        while text[position] == "{":
+            record, end = decoder.raw_decode(text, position)
+            if end > cut:
+                cut_off.add(str(record["summary"]))
+            position = end + 1  # the comma, or the closing bracket
+        return cut_off
+    return set()
+
+
+def kept_copies(config_dir: Path) -> list[Path]:
+    return sorted((config_dir / ".storage").glob("email_incidents.*.damaged-*"))
+
+
+async def one_run(
+    config_dir: Path, port: int, log: Path, rng: random.Random, kind: str
+) -> tuple[int, int, int]:
+    """Acknowledged, lost and skipped e-mails of one run (a run whose damage left no copy of
+    the damaged file counts every e-mail it skipped as lost)."""
     process = start_home_assistant(config_dir, log)
     try:
         wait_for_port(port, process, 120)
@@ -96,6 +142,7 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
             process.kill()
             process.wait()
     on_disk = stored_summaries(config_dir)
+    damaged = damage(config_dir, kind, rng)
     # Start again from the same folder: it must load what was acknowledged.
     process = start_home_assistant(config_dir, log)
     try:
@@ -104,10 +151,15 @@ async def one_run(config_dir: Path, port: int, log: Path, rng: random.Random) ->
         stop_process(process)
     # Lost if missing right after the kill, or after the restart wrote its own state.
     stored = on_disk & stored_summaries(config_dir)
-    lost = [token for token in acknowledged if token not in stored]
+    missing = [token for token in acknowledged if token not in stored]
+    lost = [token for token in missing if token not in damaged]
+    skipped = len(missing) - len(lost)
+    if skipped and not kept_copies(config_dir):
+        print("NO COPY of the damaged file was kept")
+        lost = missing
     for token in lost[:10]:
         print(f"LOST {token}")
-    return len(acknowledged), len(lost)
+    return len(acknowledged), len(lost), skipped
 
 
 async def main() -> int:
@@ -118,7 +170,7 @@ async def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="email-incidents-crash-"))
-    total_acknowledged = total_lost = 0
+    total_acknowledged = total_lost = total_skipped = damaged_runs = 0
     try:
         for run in range(1, args.runs + 1):
             config_dir = work / f"run{run}"
@@ -126,16 +178,27 @@ async def main() -> int:
             prepare(
                 config_dir, listener={"host": "127.0.0.1", "port": port, **LIMITS}, sources=[SOURCE]
             )
-            acknowledged, lost = await one_run(config_dir, port, work / "hass.log", rng)
-            print(f"run {run}: acknowledged={acknowledged} lost={lost}")
+            kind = DAMAGES[(run - 1) % len(DAMAGES)]
+            acknowledged, lost, skipped = await one_run(
+                config_dir, port, work / "hass.log", rng, kind
+            )
+            print(
+                f"run {run} ({kind}): acknowledged={acknowledged} lost={lost} skipped={skipped}"
+                f" kept={[path.name for path in kept_copies(config_dir)]}"
+            )
             total_acknowledged += acknowledged
             total_lost += lost
+            total_skipped += skipped
+            damaged_runs += kind != "none"
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"config folders kept in {work}")
-    print(f"RESULT acknowledged={total_acknowledged} lost={total_lost} runs={args.runs}")
+    print(
+        f"RESULT acknowledged={total_acknowledged} lost={total_lost} runs={args.runs}"
+        f" damaged_runs={damaged_runs} skipped={total_skipped}"
+    )
     return 1 if total_lost or not total_acknowledged else 0
 
 

@@ -275,6 +275,8 @@ async def test_a_damaged_line_is_skipped_and_the_lines_after_it_apply(
     )
     journal.write_bytes(damaged)
     assert _store_issue(hass) is None
+    assert store.read_files(snapshot)[0].damage is not None
+    assert _kept_copies(snapshot) == []  # reading alone changes nothing; a start keeps a copy
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.LOADED

@@ -498,7 +498,7 @@ def raise_store_issue(hass: HomeAssistant, damage: StoreDamage) -> None:
         translation_key="store_damaged",
         translation_placeholders={
             "skipped": str(damage.skipped),
-            "kept": ", ".join(str(path) for path in damage.kept),
+            "kept": ", ".join(str(path) for path in damage.kept.values()),
         },
     )
 

@@ -18,9 +18,10 @@ short by a crash was never acknowledged; it is left out and the next write is a 
 
 Loading never gives up on what can still be read. A damaged journal line is skipped and the
 lines after it apply; a damaged or cut snapshot yields every incident record that still reads.
-Either file is first copied next to itself (`<name>.damaged-<UTC time>`) and the next write is
-a new snapshot, so nothing damaged is overwritten before it is kept; `StoreDamage` tells what
-was skipped and where the copies are, for a repair issue.
+Reading changes nothing (`read_files`); a start then copies each damaged file next to itself
+(`<name>.damaged-<UTC time>`) and the next write is a new snapshot, so nothing damaged is
+overwritten before it is kept. `StoreDamage` tells what was skipped and where the copies are,
+for a repair issue.
 The journal is folded into a new snapshot once it outgrows the snapshot (at least 1 MiB), which
 keeps both the disk and the start-up time in proportion to the state.
 """
@@ -99,7 +100,9 @@ class StoreDamage:
     fields) that could not be read, and the copies of the damaged files."""
 
     skipped: int = 0
-    kept: list[Path] = field(default_factory=list)
+    # Each damaged file and its copy; the content of those not copied yet.
+    kept: dict[Path, Path] = field(default_factory=dict)
+    to_keep: dict[Path, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(slots=True)
@@ -119,13 +122,25 @@ class DiskState:
     needs_snapshot: bool = True
     damage: StoreDamage | None = None
 
-    def damaged(self, skipped: int, file: Path, content: bytes) -> None:
-        """Count what could not be read and keep a copy of the file, once per file."""
+    def skip(self, count: int) -> StoreDamage:
+        """Count records that could not be read; the next write is a snapshot."""
         damage = self.damage = self.damage or StoreDamage()
-        damage.skipped += skipped
+        damage.skipped += count
         self.needs_snapshot = True
-        if not any(kept.name.startswith(f"{file.name}.damaged-") for kept in damage.kept):
-            damage.kept.append(_set_aside(file, content))
+        return damage
+
+    def damaged(self, skipped: int, file: Path, content: bytes) -> None:
+        """Count what could not be read in `file`, whose `content` is to be kept."""
+        damage = self.skip(skipped)
+        if file not in damage.kept:
+            damage.to_keep.setdefault(file, content)
+
+    def keep_damaged_files(self) -> None:
+        """In the executor: copy each damaged file next to itself, once."""
+        if (damage := self.damage) is not None:
+            for file, content in damage.to_keep.items():
+                damage.kept[file] = _set_aside(file, content)
+            damage.to_keep.clear()
 
     def data(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {**self.meta, "recent_message_ids": dict(self.message_ids), "incidents": records}
@@ -336,8 +351,9 @@ class IncidentStore:
 
     async def async_load(self) -> dict[str, Any] | None:
         """The stored state data, or None on first start (the core migrates its schema).
-        What could not be read is in `damage`."""
+        What could not be read is in `damage`; damaged files are kept as copies."""
         disk, data = await self._hass.async_add_executor_job(read_files, self.path)
+        await self._hass.async_add_executor_job(disk.keep_damaged_files)
         await self._hass.async_add_executor_job(self.emails.load)
         self._disk = disk
         return data
@@ -357,11 +373,9 @@ class IncidentStore:
                 with contextlib.suppress(FileNotFoundError):
                     if content := file.read_bytes():
                         disk.damaged(0, file, content)
+            disk.keep_damaged_files()
 
-            disk.damage = disk.damage or StoreDamage()
-            disk.damage.skipped += skipped
-            disk.needs_snapshot = True
-
+        disk.skip(skipped)
         await self._hass.async_add_executor_job(set_aside)
         disk.records = {
             incident_id: record
