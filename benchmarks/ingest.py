@@ -6,6 +6,7 @@ be had). Ours runs with 10,000 stored incidents and 5 alert sources with realist
 
 Prints a table, then the last line:
 RESULT ingest_ratio_1k_c20=<ours/baseline> p99_ms=<ms> load_10k_s=<s> bytes_per_incident=<n>
+       rss_mb_10k_bodies=<MB>
 
 Run: scripts/bench
 """
@@ -45,8 +46,16 @@ from ha_config import (  # noqa: E402
 
 from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
 from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
-from custom_components.email_incidents.core.models import Actor, ActorKind  # noqa: E402
+from custom_components.email_incidents.core.models import (  # noqa: E402
+    Actor,
+    ActorKind,
+    InboundEmail,
+)
 from custom_components.email_incidents.core.state import state_to_data  # noqa: E402
+from custom_components.email_incidents.email_files import (  # noqa: E402
+    EmailFiles,
+    emails_folder,
+)
 
 CACHE = REPO_ROOT / ".cache" / "postfix"
 ENTRY_ID = "benchmarkentry"
@@ -417,6 +426,84 @@ def bytes_per_incident() -> tuple[int, int]:
     return total // STORED_INCIDENTS, (total - text) // STORED_INCIDENTS
 
 
+# --- resident memory of stored e-mails ------------------------------------------------------
+
+EMAILS_PER_INCIDENT = 3
+BODY_BYTES = 4096
+
+
+def store_incidents_with_emails(config_dir: Path) -> None:
+    """10,000 resolved incidents of 3 e-mails with 4 KiB bodies each, in the store's files: the
+    state and the e-mail segments it refers to."""
+    state_file = config_dir / ".storage" / f"email_incidents.{ENTRY_ID}"
+    files = EmailFiles(emails_folder(state_file))
+    source = source_from_data(
+        "source0",
+        {"name": "Nagios", "addresses": ["nagios"], "creation_mode": "when_all_resolved"},
+        domain="homeassistant.local",
+    )
+    engine = IncidentEngine(sources={"source0": source}, store_email=files.reserve)
+    actor = Actor(kind=ActorKind.ACTION, name="benchmark")
+    start = datetime.now(UTC) - timedelta(days=10)
+    line = "Service disk usage on host{host} is CRITICAL: 97% used, 3% free of 2 TB\n"
+    for number in range(STORED_INCIDENTS):
+        at = start + timedelta(seconds=number * 60)
+        body = (line.format(host=number % 97) * (BODY_BYTES // len(line) + 1))[:BODY_BYTES]
+        for index in range(EMAILS_PER_INCIDENT):
+            engine.ingest(
+                InboundEmail(
+                    subject=f"PROBLEM disk on host{number % 97} ({number})",
+                    from_address="nagios@monitoring.example.com",
+                    to=("nagios@homeassistant.local",),
+                    envelope_recipients=("nagios@homeassistant.local",),
+                    message_id=f"<{number}.{index}@monitoring.example.com>",
+                    body=body,
+                ),
+                at + timedelta(seconds=index),
+            )
+        engine.resolve(f"INC-{number + 1}", actor, at + timedelta(minutes=5))
+    files.write(files.take_pending())
+    files.close()
+    state_file.write_text(
+        json.dumps({"version": 1, "key": state_file.name, "data": state_to_data(engine.state)})
+    )
+
+
+def resident_mb(config_dir: Path, port: int) -> float:
+    """Resident memory of Home Assistant once the integration is set up and has settled."""
+    process = start_home_assistant(config_dir, config_dir / "hass.log")
+    try:
+        wait_for_port(port, process)
+        setup_seconds(config_dir)
+        time.sleep(5)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        [kilobytes] = [row.split()[1] for row in status.splitlines() if row.startswith("VmRSS:")]
+        return int(kilobytes) / 1024
+    finally:
+        stop_process(process)
+
+
+def rss_mb_10k_bodies() -> float:
+    """How much more resident memory Home Assistant uses with 10,000 stored incidents of three
+    4 KiB e-mails than with none (the e-mails are on disk, read when shown)."""
+    work = Path(tempfile.mkdtemp(prefix="email-incidents-rss-"))
+    try:
+        sizes = []
+        for name, stored in (("none", False), ("stored", True)):
+            config_dir, port = work / name, free_port()
+            prepare_home_assistant(config_dir, port, incidents=False)
+            if stored:
+                store_incidents_with_emails(config_dir)
+            sizes.append(resident_mb(config_dir, port))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    empty, full = sizes
+    print(
+        f"resident memory: {empty:.1f} MB with no incidents, {full:.1f} MB with 10,000 of 3 e-mails"
+    )
+    return full - empty
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages, one run each")
@@ -489,10 +576,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name:32} {stall:7.1f} ms   {reply}")
     total_bytes, beyond_text = bytes_per_incident()
     print(f"memory per stored incident: {total_bytes} bytes, {beyond_text} beyond its text")
+    rss_mb = rss_mb_10k_bodies()
     ratio = results[("ours", 1024, 20)] / results[("baseline", 1024, 20)]
     print(
         f"RESULT ingest_ratio_1k_c20={ratio:.2f} p99_ms={p99:.1f} "
-        f"load_10k_s={setup_full:.3f} bytes_per_incident={beyond_text}"
+        f"load_10k_s={setup_full:.3f} bytes_per_incident={beyond_text} "
+        f"rss_mb_10k_bodies={rss_mb:.1f}"
     )
     return 0
 

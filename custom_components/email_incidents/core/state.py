@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+import sys
 from typing import Any, Final
 
 from .models import (
@@ -68,8 +70,20 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# Thousands of stored incidents are read at start, each with several equal times (created and
+# its first log entry, ...) and actors (an e-mail's sender, a user) and the same sender
+# addresses: equal values share one object instead of one each.
+_shared_time = lru_cache(maxsize=64)(datetime.fromisoformat)
+_shared_text = sys.intern
+
+
 def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    return _shared_time(value) if value else None
+
+
+@lru_cache(maxsize=1024)
+def _shared_actor(kind: str, name: str) -> Actor:
+    return Actor(kind=ActorKind(kind), name=_shared_text(name))
 
 
 def _actor(actor: Actor | None) -> list[str] | None:
@@ -77,7 +91,7 @@ def _actor(actor: Actor | None) -> list[str] | None:
 
 
 def _parse_actor(value: list[str] | None) -> Actor | None:
-    return Actor(kind=ActorKind(value[0]), name=value[1]) if value else None
+    return _shared_actor(value[0], value[1]) if value else None
 
 
 def email_to_data(email: EmailRecord) -> list[Any]:
@@ -159,27 +173,28 @@ def incident_to_data(incident: Incident) -> dict[str, Any]:
 
 def incident_from_data(data: Mapping[str, Any]) -> Incident:
     escalation = data.get("escalation")
+    summary = data["summary"]
     return Incident(
         id=data["id"],
-        source_id=data["source"],
+        source_id=_shared_text(data["source"]),
         status=IncidentStatus(data["status"]),
-        summary=data["summary"],
+        summary=summary,
         details=data.get("details", ""),
         key=data.get("key"),
         priority=Priority(data["priority"]),
-        created=datetime.fromisoformat(data["created"]),
+        created=_shared_time(data["created"]),
         last_email=_parse_time(data.get("last_email")),
         accepted=_parse_time(data.get("accepted")),
         resolved=_parse_time(data.get("resolved")),
         accepted_by=_parse_actor(data.get("accepted_by")),
         resolved_by=_parse_actor(data.get("resolved_by")),
-        from_address=data.get("from", ""),
+        from_address=_shared_text(data.get("from", "")),
         email_count=data.get("emails", 0),
         log=[
             LogEntry(
-                at=datetime.fromisoformat(at),
+                at=_shared_time(at),
                 kind=LogKind(kind),
-                message=message,
+                message=summary if message == summary else message,
                 actor=_parse_actor(actor),
             )
             for at, kind, message, actor in data.get("log", ())
