@@ -37,7 +37,7 @@ SOURCE_DATA = {
         {"field": "header:X-Zabbix-Severity", "operator": "not_equals", "value": "info"},
         {"field": "to", "operator": "contains", "value": "homeassistant.local"},
     ],
-    "key_rule": {"field": "subject", "method": "regex", "pattern": r"Event (?P<key>\d+)"},
+    "key_rules": [{"field": "subject", "method": "regex", "pattern": r"Event (?P<key>\d+)"}],
     "resolve_mode": "any",
     "resolve_conditions": [
         {"field": "subject", "operator": "starts_with", "value": "Resolved"},

@@ -68,11 +68,7 @@ SOURCES = [
         "addresses": ["nagios"],
         "creation_mode": "incident_keys",
         "filters": [{"field": "subject", "operator": "matches", "value": r"\*\* \w+"}],
-        "key_rule": {
-            "field": "subject",
-            "method": "regex",
-            "pattern": r"Host: (?P<key>\S+)",
-        },
+        "key_rules": [{"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"}],
         "resolve_conditions": [{"field": "subject", "operator": "contains", "value": "RECOVERY"}],
         "accept_conditions": [
             {"field": "subject", "operator": "contains", "value": "ACKNOWLEDGEMENT"}
@@ -82,7 +78,7 @@ SOURCES = [
         "name": "Zabbix",
         "addresses": ["zabbix"],
         "creation_mode": "incident_keys",
-        "key_rule": {"field": "header:In-Reply-To", "method": "whole"},
+        "key_rules": [{"field": "header:In-Reply-To", "method": "whole"}],
         "resolve_conditions": [
             {"field": "subject", "operator": "starts_with", "value": "Resolved"}
         ],

@@ -16,7 +16,7 @@ def subentries() -> list[ConfigSubentryData]:
     return [
         source_subentry(
             creation_mode="incident_keys",
-            key_rule={"field": "subject", "method": "regex", "pattern": r"on (?P<key>\w+)"},
+            key_rules=[{"field": "subject", "method": "regex", "pattern": r"on (?P<key>\w+)"}],
             resolve_conditions=[{"field": "subject", "operator": "contains", "value": "OK"}],
             filters=[{"field": "subject", "operator": "not_contains", "value": "spam"}],
         )

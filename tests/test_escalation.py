@@ -46,7 +46,7 @@ TWO_LEVELS = (
 KEYED_SOURCE: dict[str, Any] = {
     "escalation_policy": "policy_oncall",
     "creation_mode": "incident_keys",
-    "key_rule": {"field": "subject", "method": "regex", "pattern": r"^\w+ (?P<key>\S+)"},
+    "key_rules": [{"field": "subject", "method": "regex", "pattern": r"^\w+ (?P<key>\S+)"}],
     "resolve_conditions": [{"field": "subject", "operator": "starts_with", "value": "RECOVERY"}],
 }
 PROBLEM = "PROBLEM db1 is down"
@@ -132,6 +132,28 @@ CLEAR = {"message": "clear_notification", "data": {"tag": "email_incidents_INC-1
 
 
 @pytest.mark.usefixtures("setup_integration")
+async def test_notifications_speak_the_language_of_home_assistant(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    send_email: SendEmail,
+    phone: list[ServiceCall],
+) -> None:
+    hass.config.language = "de"
+    await _deliver(hass, send_email, subject=PROBLEM)
+    await _advance(hass, freezer, 10)
+    assert [call.data["message"] for call in phone] == [
+        f"{PROBLEM}\nQuelle: NAS, Priorität Hoch\nSchlüssel: db1\n"
+        "Offen seit weniger als einer Minute, 1 E-Mail\nEskalationsstufe 1",
+        f"{PROBLEM}\nQuelle: NAS, Priorität Hoch\nSchlüssel: db1\n"
+        "Offen seit 10 Minuten, 1 E-Mail\nEskalationsstufe 2",
+    ]
+    assert [action["title"] for action in phone[0].data["data"]["actions"]] == [
+        "Annehmen",
+        "Beheben",
+    ]
+
+
+@pytest.mark.usefixtures("setup_integration")
 async def test_levels_and_rounds_run_on_time(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -142,7 +164,7 @@ async def test_levels_and_rounds_run_on_time(
     await _deliver(hass, send_email, subject=PROBLEM)
     assert [call.data for call in phone] == [
         _notification(
-            f"{PROBLEM}\nSource: NAS, priority high\nKey: db1\n"
+            f"{PROBLEM}\nSource: NAS, priority High\nKey: db1\n"
             "Open for less than a minute, 1 e-mail\nEscalation level 1"
         )
     ]
@@ -154,7 +176,7 @@ async def test_levels_and_rounds_run_on_time(
     assert (len(phone), tablet) == (1, [])
     await _advance(hass, freezer, 0.1)
     level_2 = _notification(
-        f"{PROBLEM}\nSource: NAS, priority high\nKey: db1\n"
+        f"{PROBLEM}\nSource: NAS, priority High\nKey: db1\n"
         "Open for 5 minutes, 2 e-mails\nEscalation level 2"
     )
     assert [call.data for call in phone[1:]] == [level_2]
@@ -393,7 +415,7 @@ async def test_low_priority_escalates_only_inside_support_hours(
     await _advance(hass, freezer, 1)
     assert [call.data for call in phone] == [
         _notification(
-            f"{PROBLEM}\nSource: NAS, priority low\nKey: db1\n"
+            f"{PROBLEM}\nSource: NAS, priority Low\nKey: db1\n"
             "Open for 1 hour, 1 e-mail\nEscalation level 1",
             push={},
         )

@@ -27,7 +27,7 @@ from custom_components.email_incidents.const import (
 )
 
 from .test_config_flow import form
-from .test_subentry_flows import basics
+from .test_source_flow import basics
 from .test_translations import assert_translated
 
 type Result = dict[str, Any]
@@ -97,8 +97,8 @@ def _listener_fields(flow: str) -> list[Field]:
 
 KEYED = {"creation_mode": "incident_keys"}
 RULE = {"field": "header", "operator": "contains", "case_sensitive": False}
-KEY_RULE = {"field": "header", "method": "regex", "no_key_fallback": "open_without_key"}
-TO_RULE = ({}, basics(), {"next_step_id": "add_rule"})
+KEY_RULE = {"field": "header", "method": "regex", "case_sensitive": False}
+TO_RULE = ({}, basics(), {"next_step_id": "filters"}, {"next_step_id": "add_filter"})
 FIELDS = [
     *_listener_fields("user"),
     *_listener_fields("reconfigure"),
@@ -110,10 +110,17 @@ FIELDS = [
         Field(
             SUBENTRY_SOURCE,
             ({}, basics(**KEYED)),
-            {**KEY_RULE, "header_name": "X-Id", "pattern": "(.*)", "prefix": "", "suffix": ""},
+            {
+                **KEY_RULE,
+                "header_name": "X-Id",
+                "pattern": "(.*)",
+                "prefix": "",
+                "suffix": "",
+                "template": "",
+            },
             name,
         )
-        for name in ("header_name", "pattern", "prefix", "suffix")
+        for name in ("header_name", "pattern", "prefix", "suffix", "template")
     ),
     Field(SUBENTRY_POLICY, (), {"name": "On call", "repeat": 0}, "name"),
     Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from types import MappingProxyType
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
@@ -12,6 +13,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import DOMAIN, SUBENTRY_SOURCE
 from custom_components.email_incidents.store import storage_path
+
+from .conftest import policy_subentry, source_subentry
 
 
 def _source_devices(device_registry: dr.DeviceRegistry, entry_id: str) -> dict[str, str | None]:
@@ -138,3 +141,39 @@ async def test_sources_added_and_removed_live(
     await hass.async_block_till_done()
     assert _source_devices(device_registry, entry.entry_id) == {"source_router": "source_router"}
     assert hass.states.get("sensor.nas_status") is None
+
+
+async def test_sources_of_version_1_migrate_to_key_rule_lists(
+    hass: HomeAssistant, listener_data: dict[str, Any]
+) -> None:
+    old_rule = {"field": "subject", "method": "regex", "pattern": r"Host (?P<key>\S+)"}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data=listener_data,
+        minor_version=1,
+        subentries_data=[
+            source_subentry(creation_mode="incident_keys", key_rule=old_rule),
+            source_subentry("Backups", ("backups",), "source_backups", key_rule=None),
+            policy_subentry(),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.minor_version == 2
+    assert entry.subentries["source_nas"].data["key_rules"] == [
+        old_rule | {"case_sensitive": True, "template": ""}
+    ]
+    assert "key_rule" not in entry.subentries["source_nas"].data
+    assert entry.subentries["source_backups"].data["key_rules"] == []
+    assert dict(entry.subentries["policy_oncall"].data) == dict(policy_subentry()["data"])
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_entry_of_a_newer_release_is_not_touched(
+    hass: HomeAssistant, listener_data: dict[str, Any]
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data=listener_data, version=2)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR

@@ -1,8 +1,9 @@
 """Every text the config flows can show is in en.json.
 
-The flow tests (test_config_flow.py, test_subentry_flows.py) pass every result they drive the
-flows to through `assert_translated`, so each form, section, menu, selector, error and abort that
-a flow shows is checked against en.json where it appears. The tests here check en.json itself.
+The flow tests (test_config_flow.py, test_source_flow.py, test_policy_flow.py) pass every result
+they drive the flows to through `assert_translated`, so each form, section, menu, selector, error
+and abort that a flow shows is checked against en.json where it appears. The tests here check
+en.json itself.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ import pytest
 
 from custom_components.email_incidents.config_flow import EmailIncidentsConfigFlow
 from custom_components.email_incidents.const import SUBENTRY_POLICY, SUBENTRY_SOURCE
-from custom_components.email_incidents.subentry_flows import (
-    AlertSourceSubentryFlow,
-    EscalationPolicySubentryFlow,
-)
+from custom_components.email_incidents.policy_flow import EscalationPolicySubentryFlow
+from custom_components.email_incidents.source_flow import AlertSourceSubentryFlow
 
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "email_incidents"
 EN: dict[str, Any] = json.loads((PACKAGE / "translations" / "en.json").read_text("utf-8"))
@@ -154,3 +153,20 @@ def test_no_string_can_be_read_as_a_tag(translation_file: Path) -> None:
     strings = _strings(json.loads(translation_file.read_text("utf-8")))
     assert len(strings) > 100
     assert [(path, text) for path, text in strings if ICU_TAG.search(text)] == []
+
+
+@pytest.mark.parametrize(
+    "translation_file",
+    sorted(set(PACKAGE.glob("translations/*.json")) - {PACKAGE / "translations" / "en.json"}),
+    ids=lambda path: path.name,
+)
+def test_every_translation_has_every_text_with_its_placeholders(translation_file: Path) -> None:
+    """Texts built in code are formatted with the placeholders of en.json, in any language."""
+    english = dict(_strings(EN))
+    translated = dict(_strings(json.loads(translation_file.read_text("utf-8"))))
+    assert sorted(set(english) ^ set(translated)) == []
+    assert [
+        path
+        for path, text in translated.items()
+        if _placeholders(text) != _placeholders(english[path])
+    ] == []

@@ -8,7 +8,8 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER, SUBENTRY_SOURCE
+from .core.config import SOURCE_DATA_VERSION, upgrade_source_data
 from .entity import async_register_devices
 from .listener import ListenerError
 from .panel import async_register_frontend
@@ -40,6 +41,21 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     await async_register_frontend(hass)
     async_setup_websocket_api(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> bool:
+    """Bring stored alert sources to the current version of their data (the minor version)."""
+    if entry.version > 1:
+        return False  # written by a newer release: nothing here can read it
+    if entry.minor_version < SOURCE_DATA_VERSION:
+        for subentry in list(entry.subentries.values()):
+            if subentry.subentry_type == SUBENTRY_SOURCE:
+                hass.config_entries.async_update_subentry(
+                    entry, subentry, data=upgrade_source_data(subentry.data)
+                )
+        hass.config_entries.async_update_entry(entry, minor_version=SOURCE_DATA_VERSION)
+        LOGGER.debug("Alert sources migrated to version %s of their data", SOURCE_DATA_VERSION)
     return True
 
 

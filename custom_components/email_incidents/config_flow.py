@@ -66,9 +66,11 @@ from .const import (
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
 )
+from .core.config import SOURCE_DATA_VERSION
 from .flow_validation import text_errors
 from .listener import ListenerError, load_tls_context
-from .subentry_flows import AlertSourceSubentryFlow, EscalationPolicySubentryFlow
+from .policy_flow import EscalationPolicySubentryFlow
+from .source_flow import AlertSourceSubentryFlow
 
 SECTION_TLS = "tls"
 SECTION_AUTH = "authentication"
@@ -291,7 +293,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Sets up the listener."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = SOURCE_DATA_VERSION
 
     @classmethod
     @callback

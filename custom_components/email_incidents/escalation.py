@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -17,9 +18,10 @@ from homeassistant.core import CALLBACK_TYPE, Event, callback
 from homeassistant.exceptions import ServiceNotFound
 
 from .const import DOMAIN, LOGGER, incident_url
-from .core.engine import IncidentError, IncidentEvent, IncidentEventType, human_interval
+from .core.engine import IncidentError, IncidentEvent, IncidentEventType
 from .core.models import Actor, ActorKind, Incident, LogKind, Priority
 from .store import StoreWriteError
+from .texts import Texts, async_load_texts
 
 if TYPE_CHECKING:
     from .runtime import EmailIncidentsRuntime
@@ -40,33 +42,58 @@ def notification_tag(incident_id: str) -> str:
     return f"{DOMAIN}_{incident_id}"
 
 
-def notification_actions(incident_id: str) -> list[dict[str, str]]:
+def notification_actions(incident_id: str, texts: Texts) -> list[dict[str, str]]:
     """The companion app's buttons; their action ids come back in mobile app events."""
     return [
-        {"action": f"{ACCEPT_ACTION_PREFIX}{incident_id}", "title": "Accept"},
-        {"action": f"{RESOLVE_ACTION_PREFIX}{incident_id}", "title": "Resolve"},
+        {
+            "action": f"{ACCEPT_ACTION_PREFIX}{incident_id}",
+            "title": texts("notification", "accept"),
+        },
+        {
+            "action": f"{RESOLVE_ACTION_PREFIX}{incident_id}",
+            "title": texts("notification", "resolve"),
+        },
     ]
 
 
-def _age(age: timedelta) -> str:
-    return human_interval(age) if age >= timedelta(minutes=1) else "less than a minute"
+def _counted(texts: Texts, unit: str, count: int) -> str:
+    return texts("notification", f"{unit}_one" if count == 1 else f"{unit}_other", count=count)
 
 
-def escalation_notification(event: IncidentEvent, source_name: str) -> dict[str, Any]:
-    """The notify action data for one escalation level of an incident."""
+def _age(texts: Texts, age: timedelta) -> str:
+    """ "less than a minute", "5 minutes", "2 hours", "1 day": whole days or hours if exact."""
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 1:
+        return texts("notification", "less_than_a_minute")
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes % size == 0:
+            return _counted(texts, unit, minutes // size)
+    return _counted(texts, "minute", minutes)
+
+
+def escalation_notification(event: IncidentEvent, source_name: str, texts: Texts) -> dict[str, Any]:
+    """The notify action data for one escalation level of an incident, in `texts`' language."""
     incident = event.incident
-    emails = f"{incident.email_count} e-mail{'' if incident.email_count == 1 else 's'}"
+    priority = texts("priority", incident.priority.value)
+    level = texts("notification", "level", level=event.level)
+    if event.round:
+        level = texts("notification", "level_round", level=event.level, round=event.round + 1)
     lines = [
         incident.summary,
-        f"Source: {source_name}, priority {incident.priority.value}",
-        *([f"Key: {incident.key}"] if incident.key else []),
-        f"Open for {_age(event.at - incident.created)}, {emails}",
-        f"Escalation level {event.level}" + (f", round {event.round + 1}" if event.round else ""),
+        texts("notification", "source", source=source_name, priority=priority),
+        *([texts("notification", "key", key=incident.key)] if incident.key else []),
+        texts(
+            "notification",
+            "open_for",
+            age=_age(texts, event.at - incident.created),
+            emails=_counted(texts, "email", incident.email_count),
+        ),
+        level,
     ]
     url = incident_url(incident.id)
     data: dict[str, Any] = {
         "tag": notification_tag(incident.id),
-        "actions": notification_actions(incident.id),
+        "actions": notification_actions(incident.id, texts),
         # Tapping the notification opens the incident in the companion app (iOS, Android).
         "url": url,
         "clickAction": url,
@@ -75,7 +102,7 @@ def escalation_notification(event: IncidentEvent, source_name: str) -> dict[str,
         # iOS breaks through focus modes; Android delivers at once even in doze.
         data |= {"push": {"interruption-level": "time-sensitive"}, "priority": "high", "ttl": 0}
     return {
-        "title": f"[{source_name}] {incident.summary}",
+        "title": texts("notification", "title", source=source_name, summary=incident.summary),
         "message": "\n".join(lines),
         "data": data,
     }
@@ -125,12 +152,12 @@ class EscalationNotifier:
         # The event carries the live incident: build everything now, send in a task.
         incident_id = event.incident.id
         if event.type is IncidentEventType.ESCALATED and event.targets:
-            data = escalation_notification(
-                event, self._runtime.source_name(event.incident.source_id)
-            )
+            # The incident as it is now: the texts are loaded before the notification is built.
+            snapshot = replace(event, incident=replace(event.incident, log=[]))
+            source_name = self._runtime.source_name(event.incident.source_id)
             self._sent.setdefault(incident_id, set()).update(event.targets)
             self._create_task(
-                self._async_notify(incident_id, event.level, event.targets, data),
+                self._async_notify_escalation(snapshot, source_name),
                 f"notify escalation of {incident_id}",
             )
         elif event.type is IncidentEventType.ACCEPTED or (
@@ -147,6 +174,10 @@ class EscalationNotifier:
     def _create_task(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         # Tracked by the entry, so unloading waits for notifications in flight.
         self._runtime.entry.async_create_task(self._hass, coroutine, name)
+
+    async def _async_notify_escalation(self, event: IncidentEvent, source_name: str) -> None:
+        data = escalation_notification(event, source_name, await async_load_texts(self._hass))
+        await self._async_notify(event.incident.id, event.level, event.targets, data)
 
     async def _async_notify(
         self,

@@ -13,6 +13,7 @@ from custom_components.email_incidents.core.config import (
     normalise_source_address,
     policy_from_data,
     source_from_data,
+    upgrade_source_data,
 )
 from custom_components.email_incidents.core.models import (
     EscalationLevel,
@@ -64,7 +65,16 @@ def test_every_key_of_the_stored_data() -> None:
                 "case_sensitive": True,
             },
         ],
-        "key_rule": {"field": "subject", "method": "regex", "pattern": r"Event (?P<key>\d+)"},
+        "key_rules": [
+            {"field": "subject", "method": "regex", "pattern": r"Event (?P<key>\d+)"},
+            {
+                "field": "body",
+                "method": "regex",
+                "pattern": r"host (?P<host>\w+), item (\w+)",
+                "case_sensitive": True,
+                "template": "{host}/{2}",
+            },
+        ],
         "resolve_mode": "all",
         "resolve_conditions": [{"field": "subject", "operator": "starts_with", "value": "OK"}],
         "accept_mode": "any",
@@ -94,7 +104,16 @@ def test_every_key_of_the_stored_data() -> None:
             ),
             mode=MatchMode.ANY,
         ),
-        key_rule=KeyRule(field="subject", method=KeyMethod.REGEX, pattern=r"Event (?P<key>\d+)"),
+        key_rules=(
+            KeyRule(field="subject", method=KeyMethod.REGEX, pattern=r"Event (?P<key>\d+)"),
+            KeyRule(
+                field="body",
+                method=KeyMethod.REGEX,
+                pattern=r"host (?P<host>\w+), item (\w+)",
+                case_sensitive=True,
+                template="{host}/{2}",
+            ),
+        ),
         resolve_rule=ConditionSet(
             conditions=(Condition(field="subject", operator=Operator.STARTS_WITH, value="OK"),),
             mode=MatchMode.ALL,
@@ -119,7 +138,7 @@ def test_empty_rules_and_zero_minutes_mean_off() -> None:
         {
             "resolve_conditions": [],
             "accept_conditions": [],
-            "key_rule": None,
+            "key_rules": [],
             "auto_resolve_minutes": 0,
             "expected_interval_minutes": 0,
             "escalation_policy": "",
@@ -130,12 +149,12 @@ def test_empty_rules_and_zero_minutes_mean_off() -> None:
     assert (
         config.resolve_rule,
         config.accept_rule,
-        config.key_rule,
+        config.key_rules,
         config.auto_resolve_after,
         config.expected_interval,
         config.escalation_policy_id,
         config.support_hours_entity,
-    ) == (None, None, None, None, None, None, None)
+    ) == (None, None, (), None, None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -149,9 +168,11 @@ def test_empty_rules_and_zero_minutes_mean_off() -> None:
          "value", "catastrophic_regex"),
         ({"accept_conditions": [{"field": "body", "operator": "contains"}]}, "value",
          "empty_value"),
-        ({"key_rule": {"field": "header:In Reply To", "method": "whole"}}, "field",
+        ({"key_rules": [{"field": "header:In Reply To", "method": "whole"}]}, "field",
          "invalid_header_name"),
-        ({"key_rule": {"field": "body", "method": "between"}}, "prefix", "empty_value"),
+        ({"key_rules": [{"field": "body", "method": "between"}]}, "prefix", "empty_value"),
+        ({"key_rules": [{"field": "body", "method": "regex", "pattern": "(?P<host>x)",
+                         "template": "{host}/{service}"}]}, "template", "unknown_template_field"),
         ({"addresses": ["nas box"]}, "addresses", "invalid_address"),
     ],
 )  # fmt: skip
@@ -215,3 +236,22 @@ def test_policy_from_data() -> None:
     assert policy_from_data("01POL", {}) == EscalationPolicy(
         policy_id="01POL", name="01POL", levels=(), repeat=0
     )
+
+
+def test_a_source_of_version_1_keeps_its_single_case_sensitive_key_rule() -> None:
+    old = {"name": "Nagios", "key_rule": {"field": "subject", "method": "regex", "pattern": "x"}}
+    upgraded = upgrade_source_data(old)
+    assert upgraded == {
+        "name": "Nagios",
+        "key_rules": [
+            {
+                "field": "subject",
+                "method": "regex",
+                "pattern": "x",
+                "case_sensitive": True,
+                "template": "",
+            }
+        ],
+    }
+    assert upgrade_source_data(upgraded) == upgraded
+    assert upgrade_source_data({"name": "NAS", "key_rule": None})["key_rules"] == []

@@ -26,7 +26,7 @@ def keyed(address: str, key_rule: dict[str, str], **rules: Any) -> dict[str, Any
         "name": address.capitalize(),
         "addresses": [address],
         "creation_mode": "incident_keys",
-        "key_rule": key_rule,
+        "key_rules": [{**key_rule, "case_sensitive": True}],
         **rules,
     }
 

@@ -167,7 +167,7 @@ def test_when_all_accepted_or_resolved_alerts_again_at_4am() -> None:
 
 KEYED: dict[str, Any] = {
     "creation_mode": "incident_keys",
-    "key_rule": {"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"},
+    "key_rules": [{"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"}],
     "resolve_conditions": [{"field": "subject", "operator": "contains", "value": "RECOVERY"}],
     "accept_conditions": [{"field": "subject", "operator": "contains", "value": "ACK"}],
 }
@@ -215,7 +215,7 @@ def test_zabbix_key_from_in_reply_to_header() -> None:
         source(
             "zabbix",
             creation_mode="incident_keys",
-            key_rule={"field": "header:In-Reply-To", "method": "whole"},
+            key_rules=[{"field": "header:In-Reply-To", "method": "whole"}],
             resolve_conditions=[
                 {"field": "subject", "operator": "starts_with", "value": "Resolved"}
             ],

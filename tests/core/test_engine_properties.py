@@ -44,7 +44,7 @@ def busy_engine(mode: str) -> IncidentEngine:
         "escalation_policy": "oncall",
         "auto_resolve_minutes": 45,
         "expected_interval_minutes": 60,
-        "key_rule": {"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"},
+        "key_rules": [{"field": "subject", "method": "regex", "pattern": r"Host: (?P<key>\S+)"}],
         "resolve_conditions": [{"field": "subject", "operator": "contains", "value": "RECOVERY"}],
         "accept_conditions": [{"field": "subject", "operator": "contains", "value": "ACK"}],
     }

@@ -17,6 +17,7 @@ from custom_components.email_incidents.core.rules import (
     Operator,
     RuleError,
     field_text,
+    first_key,
     nested_repetition,
     normalise_subject,
     validate_field,
@@ -179,10 +180,83 @@ def test_matching_is_bounded_on_huge_bodies() -> None:
         (KeyRule(field="body", method=KeyMethod.BETWEEN, prefix="Nope: "), None),
         (KeyRule(field="header:In-Reply-To", method=KeyMethod.WHOLE), "<77.88@zabbix>"),
         (KeyRule(field="header:X-None", method=KeyMethod.WHOLE), None),
+        (KeyRule(field="subject", method=KeyMethod.REGEX, pattern=r"host (?P<key>\w+)"), "web1"),
+        (
+            KeyRule(
+                field="subject",
+                method=KeyMethod.REGEX,
+                pattern=r"host (?P<key>\w+)",
+                case_sensitive=True,
+            ),
+            None,
+        ),
+        (
+            KeyRule(
+                field="body",
+                method=KeyMethod.REGEX,
+                pattern=r"Host: (?P<host>\S+)\nState: (\w+)",
+                template="{host}/{2}",
+            ),
+            "web1/DOWN",
+        ),
+        (
+            KeyRule(
+                field="subject",
+                method=KeyMethod.REGEX,
+                pattern=r"(?P<kind>\w+): Host (?P<host>\w+)(?P<absent>!)?",
+                template="{host} {absent}({kind})",
+            ),
+            "web1 (PROBLEM)",
+        ),
+        (
+            KeyRule(field="header:X-Event-Id", method=KeyMethod.WHOLE, template="zabbix-{key}"),
+            "zabbix-4711",
+        ),
+        (
+            KeyRule(field="body", method=KeyMethod.BETWEEN, prefix="Host: ", template="{key}!"),
+            "web1!",
+        ),
     ],
 )
 def test_key_rules(rule: KeyRule, expected: str | None) -> None:
     assert rule.extract(EMAIL) == expected
+
+
+def test_the_first_key_rule_that_finds_a_key_wins() -> None:
+    service = KeyRule(field="subject", method=KeyMethod.REGEX, pattern=r"Service (?P<key>\S+)")
+    host = KeyRule(field="subject", method=KeyMethod.REGEX, pattern=r"Host (?P<key>\S+)")
+    event = KeyRule(field="header:X-Event-Id", method=KeyMethod.WHOLE)
+    assert first_key((service, host, event), EMAIL) == "web1"
+    assert first_key((event, host), EMAIL) == "4711"
+    assert first_key((service,), EMAIL) is None
+    assert first_key((), EMAIL) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            {"method": KeyMethod.REGEX, "pattern": r"(?P<host>\w+)", "template": "{host}/{svc}"},
+            "The key template names svc, which the rule does not find; it knows 1, host",
+        ),
+        (
+            {"method": KeyMethod.REGEX, "pattern": r"(\w+)", "template": "{2}"},
+            "The key template names 2, which the rule does not find; it knows 1",
+        ),
+        (
+            {"method": KeyMethod.WHOLE, "template": "{host}"},
+            "The key template names host, which the rule does not find; it knows key",
+        ),
+    ],
+)
+def test_a_template_may_only_name_what_the_rule_finds(rule: dict[str, str], message: str) -> None:
+    with pytest.raises(RuleError) as err:
+        KeyRule(field="subject", **rule)  # type: ignore[arg-type]
+    assert (err.value.field, err.value.reason, str(err.value)) == (
+        "template",
+        "unknown_template_field",
+        message,
+    )
 
 
 def test_key_rule_validation_and_cap() -> None:

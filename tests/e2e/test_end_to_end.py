@@ -454,22 +454,19 @@ async def _create_sources(api: Api, entry_id: str) -> None:
             "field": "subject",
             "method": "regex",
             "pattern": r"Host: (?P<key>\S+)",
-            "no_key_fallback": "open_without_key",
-        },
-        "rules",
-    )
-    await api.flow_step(path, {"next_step_id": "add_rule"}, "rule")
-    await api.flow_step(
-        path,
-        {
-            "rule_set": "resolve_conditions",
-            "field": "subject",
-            "operator": "contains",
-            "value": "RECOVERY",
             "case_sensitive": False,
         },
-        "rules",
+        "key_rules",
     )
+    await api.flow_step(path, {"next_step_id": "rules"}, "rules")
+    await api.flow_step(path, {"next_step_id": "resolve_rules"}, "resolve_rules")
+    await api.flow_step(path, {"next_step_id": "add_resolve_rule"}, "resolve_rule")
+    await api.flow_step(
+        path,
+        {"field": "subject", "operator": "contains", "value": "RECOVERY", "case_sensitive": False},
+        "resolve_rules",
+    )
+    await api.flow_step(path, {"next_step_id": "rules"}, "rules")
     await api.flow_step(path, {"next_step_id": "save"}, None)
 
 

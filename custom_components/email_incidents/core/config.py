@@ -40,7 +40,7 @@ class SourceConfig:
     priority: Priority = Priority.HIGH
     creation_mode: CreationMode = CreationMode.PER_SUBJECT
     filters: ConditionSet = field(default_factory=ConditionSet)
-    key_rule: KeyRule | None = None
+    key_rules: tuple[KeyRule, ...] = ()
     resolve_rule: ConditionSet | None = None
     accept_rule: ConditionSet | None = None
     no_key_fallback: NoKeyFallback = NoKeyFallback.OPEN_WITHOUT_KEY
@@ -97,9 +97,36 @@ def _minutes(value: Any) -> timedelta | None:
     return timedelta(minutes=minutes) if minutes > 0 else None
 
 
+# Version 2 of a source's stored data: an ordered list of key rules instead of one, each with
+# its own case sensitivity (the single rule of version 1 was always case-sensitive).
+SOURCE_DATA_VERSION = 2
+
+
+def upgrade_source_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A source's stored data in the current version; current data comes back unchanged."""
+    upgraded = dict(data)
+    if "key_rule" in upgraded:
+        old_rule = upgraded.pop("key_rule")
+        upgraded["key_rules"] = (
+            [{**old_rule, "case_sensitive": True, "template": ""}] if old_rule else []
+        )
+    return upgraded
+
+
+def key_rule_from_data(item: Mapping[str, Any]) -> KeyRule:
+    return KeyRule(
+        field=str(item["field"]),
+        method=KeyMethod(item["method"]),
+        pattern=str(item.get("pattern", "")),
+        prefix=str(item.get("prefix", "")),
+        suffix=str(item.get("suffix", "")),
+        case_sensitive=bool(item.get("case_sensitive", False)),
+        template=str(item.get("template", "")),
+    )
+
+
 def source_from_data(source_id: str, data: Mapping[str, Any], *, domain: str) -> SourceConfig:
     """Build and validate a source; RuleError names the input at fault."""
-    key_data = data.get("key_rule")
     resolve = data.get("resolve_conditions") or ()
     accept = data.get("accept_conditions") or ()
     return SourceConfig(
@@ -113,15 +140,7 @@ def source_from_data(source_id: str, data: Mapping[str, Any], *, domain: str) ->
         priority=Priority(data.get("priority", Priority.HIGH)),
         creation_mode=CreationMode(data.get("creation_mode", CreationMode.PER_SUBJECT)),
         filters=conditions_from_data(data.get("filters") or (), data.get("filter_mode", "all")),
-        key_rule=KeyRule(
-            field=str(key_data["field"]),
-            method=KeyMethod(key_data["method"]),
-            pattern=str(key_data.get("pattern", "")),
-            prefix=str(key_data.get("prefix", "")),
-            suffix=str(key_data.get("suffix", "")),
-        )
-        if key_data
-        else None,
+        key_rules=tuple(key_rule_from_data(item) for item in data.get("key_rules") or ()),
         resolve_rule=conditions_from_data(resolve, data.get("resolve_mode", "any"))
         if resolve
         else None,

@@ -34,7 +34,7 @@ from .models import (
     Priority,
 )
 from .parser import normalise_address
-from .rules import NoKeyFallback, normalise_subject
+from .rules import NoKeyFallback, first_key, normalise_subject
 from .state import INCIDENT_ID_PREFIX, EngineState
 from .text import TRUNCATION_MARK, clean_line, clean_text
 
@@ -442,7 +442,7 @@ class IncidentEngine:
         return _normalised_subject(subject, self._limits.summary_chars, source.strip_reply_tags)
 
     def _decide_by_key(self, source: SourceConfig, email: InboundEmail) -> _Decision:
-        key = source.key_rule.extract(email) if source.key_rule is not None else None
+        key = first_key(source.key_rules, email)
         if key is None:
             match source.no_key_fallback:
                 case NoKeyFallback.IGNORE:

@@ -9,6 +9,7 @@ cannot): a search that runs out of time counts as no match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field as dataclass_field
 from enum import StrEnum
 from functools import lru_cache
@@ -308,30 +309,61 @@ class ConditionSet:
         results = (condition.matches(email) for condition in self.conditions)
         return all(results) if self.mode is MatchMode.ALL else any(results)
 
+    def first_failing(self, email: InboundEmail) -> int | None:
+        """The number (from 1) of the condition that made an all-set fail; None otherwise."""
+        if self.mode is MatchMode.ALL:
+            for number, condition in enumerate(self.conditions, 1):
+                if not condition.matches(email):
+                    return number
+        return None
+
+
+_TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
+WHOLE_KEY: Final = "key"  # what a template calls the text the between and whole methods find
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyRule:
-    """Where an incident key comes from."""
+    """Where an incident key comes from; `template` builds it from the pattern's groups.
+
+    Without a template a regular expression gives its group named key, else its groups joined
+    by "-", else the whole match. A template such as "{host}/{service}" or "{1}" names groups by
+    name or number; the between and whole methods know one field, {key}.
+    """
 
     field: str
     method: KeyMethod
     pattern: str = ""
     prefix: str = ""
     suffix: str = ""
+    case_sensitive: bool = False
+    template: str = ""
     _pattern: Any = dataclass_field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field", validate_field(self.field))
         object.__setattr__(self, "method", KeyMethod(self.method))
+        known = {WHOLE_KEY}
         if self.method is KeyMethod.REGEX:
             if not self.pattern:
                 raise RuleError("Enter a pattern", field="pattern", reason="empty_value")
-            object.__setattr__(self, "_pattern", compile_pattern(self.pattern, case_sensitive=True))
+            compiled = compile_pattern(self.pattern, case_sensitive=self.case_sensitive)
+            object.__setattr__(self, "_pattern", compiled)
+            known = {*compiled.groupindex, *(str(n) for n in range(1, compiled.groups + 1))}
         elif self.method is KeyMethod.BETWEEN and not self.prefix:
             raise RuleError("Enter the text before the key", field="prefix", reason="empty_value")
+        if unknown := sorted(set(_TEMPLATE_FIELD.findall(self.template)) - known):
+            raise RuleError(
+                f"The key template names {', '.join(unknown)}, which the rule does not find; "
+                f"it knows {', '.join(sorted(known)) or 'no groups'}",
+                field="template",
+                reason="unknown_template_field",
+            )
 
     def extract(self, email: InboundEmail) -> str | None:
+        """The key, or None when this rule finds none in the e-mail."""
         text = field_text(email, self.field)
+        fields: dict[str, str]
         if self._pattern is not None:
             try:
                 match = self._pattern.search(text, timeout=MATCH_TIMEOUT)
@@ -339,10 +371,13 @@ class KeyRule:
                 return None
             if match is None:
                 return None
-            if "key" in self._pattern.groupindex:
-                key = match.group("key") or ""
-            elif self._pattern.groups:
-                key = "-".join(group for group in match.groups() if group)
+            groups = match.groups()
+            fields = {str(number): group or "" for number, group in enumerate(groups, 1)}
+            fields |= {name: group or "" for name, group in match.groupdict().items()}
+            if WHOLE_KEY in self._pattern.groupindex:
+                key = fields[WHOLE_KEY]
+            elif groups:
+                key = "-".join(group for group in groups if group)
             else:
                 key = match.group(0)
         elif self.method is KeyMethod.BETWEEN:
@@ -352,9 +387,21 @@ class KeyRule:
             rest = text[start + len(self.prefix) :]
             end = rest.find(self.suffix) if self.suffix else rest.find("\n")
             key = rest if end < 0 else rest[:end]
+            fields = {WHOLE_KEY: key}
         else:
             key = text
+            fields = {WHOLE_KEY: key}
+        if self.template:
+            key = _TEMPLATE_FIELD.sub(lambda found: fields[found.group(1)].strip(), self.template)
         return clean_line(key, KEY_MAX_LENGTH) or None
+
+
+def first_key(rules: Sequence[KeyRule], email: InboundEmail) -> str | None:
+    """The key of the first rule that finds one."""
+    for rule in rules:
+        if (key := rule.extract(email)) is not None:
+            return key
+    return None
 
 
 _REPLY_TAGS = re.compile(

@@ -1,0 +1,219 @@
+"""The escalation policy subentry flow: name and repeat, then its levels through a menu."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+import re
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+import voluptuous as vol
+
+from .flow_helpers import TEXT_LIMITS, labelled, minutes
+from .flow_validation import text_errors
+from .texts import Texts, async_load_texts
+
+MAX_LEVEL_DELAY_MINUTES: Final = 1440
+MAX_REPEAT: Final = 10
+NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
+# notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
+ENTITY_NOTIFY_SERVICE: Final = "send_message"
+
+
+class EscalationPolicySubentryFlow(ConfigSubentryFlow):
+    """Add or change an escalation policy: name, repeat, and its levels through a menu."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+        self._editing: int | None = None
+        self._texts: Texts | None = None
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new policy."""
+        self._data = {"name": "", "repeat": 0, "levels": []}
+        return await self.async_step_policy()
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a policy; sources using it escalate with the new levels at once."""
+        self._data = deepcopy(dict(self._get_reconfigure_subentry().data))
+        return await self.async_step_policy()
+
+    @property
+    def _levels(self) -> list[dict[str, Any]]:
+        levels: list[dict[str, Any]] = self._data["levels"]
+        return levels
+
+    async def async_step_policy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Name and repeat count."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+            name = user_input["name"].strip()
+            if name:
+                self._data |= {"name": name, "repeat": int(user_input["repeat"])}
+                if self._levels:
+                    return await self.async_step_levels()
+                return await self.async_step_add_level()
+            errors["name"] = "empty_value"
+        schema = vol.Schema(
+            {
+                vol.Required("name"): TextSelector(),
+                vol.Required("repeat"): NumberSelector(
+                    NumberSelectorConfig(min=0, max=MAX_REPEAT, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="policy",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or self._data),
+            errors=errors,
+        )
+
+    async def _level_choices(self, first: int = 0) -> list[tuple[str, str]]:
+        if self._texts is None:
+            self._texts = await async_load_texts(self.hass)
+        texts = self._texts
+        return [
+            (
+                str(index),
+                texts(
+                    "rule_text",
+                    "level",
+                    number=index + 1,
+                    minutes=level["delay_minutes"],
+                    targets=", ".join(level["targets"]) or texts("rule_text", "event_only"),
+                ),
+            )
+            for index, level in enumerate(self._levels)
+        ][first:]
+
+    async def async_step_levels(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The menu of levels."""
+        options = ["policy", "add_level"]
+        if self._levels:
+            options += ["edit_level", "remove_level"]
+        if len(self._levels) > 1:
+            options.append("move_level_up")
+        options.append("save")
+        levels = "\n".join(f"- {label}" for _, label in await self._level_choices())
+        if not levels:
+            levels = (self._texts or await async_load_texts(self.hass))("rule_text", "no_levels")
+        return self.async_show_menu(
+            step_id="levels", menu_options=options, description_placeholders={"levels": levels}
+        )
+
+    def _notify_targets(self) -> list[str]:
+        return sorted(
+            f"notify.{service}"
+            for service in self.hass.services.async_services_for_domain("notify")
+            if service != ENTITY_NOTIFY_SERVICE
+        )
+
+    async def async_step_add_level(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A new level at the end."""
+        self._editing = None
+        return await self.async_step_level()
+
+    async def async_step_edit_level(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the level to change."""
+        if user_input is not None:
+            self._editing = int(user_input["level"])
+            return await self.async_step_level()
+        return self.async_show_form(
+            step_id="edit_level",
+            data_schema=vol.Schema({vol.Required("level"): labelled(await self._level_choices())}),
+        )
+
+    async def async_step_level(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """One level: how long after the previous one, and whom to notify."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+            targets = list(user_input.get("targets", []))
+            if all(NOTIFY_TARGET.match(target) for target in targets):
+                level = {"delay_minutes": int(user_input["delay_minutes"]), "targets": targets}
+                if self._editing is None:
+                    self._levels.append(level)
+                else:
+                    self._levels[self._editing] = level
+                self._editing = None
+                return await self.async_step_levels()
+            errors["targets"] = "invalid_target"
+        current: dict[str, Any] = {"delay_minutes": 15 if self._levels else 0, "targets": []}
+        if self._editing is not None:
+            current = self._levels[self._editing]
+        schema = vol.Schema(
+            {
+                vol.Required("delay_minutes"): minutes(MAX_LEVEL_DELAY_MINUTES),
+                # Typed targets are allowed: a phone's notify service may only appear later.
+                vol.Optional("targets"): SelectSelector(
+                    SelectSelectorConfig(
+                        options=self._notify_targets(),
+                        multiple=True,
+                        custom_value=True,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="level",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
+            errors=errors,
+        )
+
+    async def async_step_remove_level(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Remove a level."""
+        if user_input is not None:
+            del self._levels[int(user_input["level"])]
+            return await self.async_step_levels()
+        return self.async_show_form(
+            step_id="remove_level",
+            data_schema=vol.Schema({vol.Required("level"): labelled(await self._level_choices())}),
+        )
+
+    async def async_step_move_level_up(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Swap a level with the one before it."""
+        if user_input is not None:
+            index = int(user_input["level"])
+            levels = self._levels
+            levels[index - 1], levels[index] = levels[index], levels[index - 1]
+            return await self.async_step_levels()
+        return self.async_show_form(
+            step_id="move_level_up",
+            data_schema=vol.Schema({vol.Required("level"): labelled(await self._level_choices(1))}),
+        )
+
+    async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Store the policy; sources using it escalate with it at once."""
+        if self.source == "reconfigure":
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                data=self._data,
+                title=self._data["name"],
+            )
+        return self.async_create_entry(title=self._data["name"], data=self._data)
