@@ -9,6 +9,7 @@ in the source's to-do list. Screenshots of every step go to tests/browser/output
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 import time
 from typing import Any
 
