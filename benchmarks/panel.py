@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "scripts"), str(Path(__file__).parent)]
 
 from ha_config import free_port, start_home_assistant, stop_process  # noqa: E402
-from ingest import prepare_home_assistant  # noqa: E402
+from ingest import STORED_INCIDENTS, prepare_home_assistant  # noqa: E402
 
 from tests.browser.harness import (  # noqa: E402
     CHROMIUM,
@@ -114,6 +114,11 @@ def run(page: Page, hass: HomeAssistantProcess) -> tuple[float, float]:
     )
     [long_incident] = result["incidents"]
     assert long_incident["email_count"] == LONG_INCIDENT_EMAILS, long_incident
+    stored = page.evaluate(
+        """() => document.querySelector('home-assistant').hass.callWS(
+             {type: 'email_incidents/incidents/list', limit: 1})"""
+    )["total"]
+    assert stored > STORED_INCIDENTS, stored
     list_ms = []
     open_ms = []
     for _ in range(RUNS):
