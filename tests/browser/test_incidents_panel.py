@@ -45,9 +45,11 @@ SOURCES = [
         "escalation_policy": "policy_oncall",
     },
     {"name": "NAS", "addresses": ["nas"], "creation_mode": "per_subject"},
+    {"name": "Flood", "addresses": ["flood"], "creation_mode": "every_email"},
 ]
 SERVERS = "servers@homeassistant.local"
 NAS = "nas@homeassistant.local"
+FLOOD = "flood@homeassistant.local"
 PANEL = "email-incidents-panel"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -292,3 +294,83 @@ def test_card_on_a_dashboard_accepts_an_incident(
     certificate.locator(".open").click()
     page.wait_for_url(f"**/email-incidents/{incident['id']}")
     expect(detail_status(page)).to_have_text("Accepted")
+
+
+def test_card_editor_chooses_sources(page: Page, home_assistant: HomeAssistantProcess) -> None:
+    """The card's editor lists the alert sources by name; the sources chosen are the card's
+    `sources`, and the card then shows only their incidents."""
+    send_email(home_assistant, NAS, "Pool tank is 91% full")
+    page.goto(home_assistant.base_url + "/profile")
+    call_ws(page, {"type": "get_panels"})
+    changes = page.evaluate(
+        """async () => {
+          await customElements.whenDefined("email-incidents-card");
+          const editor = customElements.get("email-incidents-card").getConfigElement();
+          const changes = [];
+          editor.addEventListener("config-changed", (event) => changes.push(event.detail.config));
+          editor.setConfig({ type: "custom:email-incidents-card" });
+          editor.hass = document.querySelector("home-assistant").hass;
+          // Above the frontend, as the card editor dialog shows it.
+          editor.style.cssText = "position: fixed; inset: 0; z-index: 10000; background: white";
+          document.body.appendChild(editor);
+          window.__editor_changes = changes;
+          return changes;
+        }"""
+    )
+    assert changes == []
+    editor = page.locator("email-incidents-card-editor")
+    expect(editor.locator("label").filter(has_text="Servers")).to_be_visible()
+    editor.locator("label").filter(has_text="NAS").locator("input").check()
+    [config] = page.evaluate("window.__editor_changes")
+    nas = incident_with_summary(page, "Pool tank is 91% full")["source_id"]
+    assert config == {"type": "custom:email-incidents-card", "sources": [nas]}
+
+    call_ws(
+        page,
+        {
+            "type": "lovelace/config/save",
+            "config": {"views": [{"title": "NAS", "path": "nas", "cards": [config]}]},
+        },
+    )
+    page.goto(home_assistant.base_url + "/lovelace/nas")
+    card = page.locator("email-incidents-card")
+    expect(card.locator(".row").filter(has_text="Pool tank is 91% full")).to_be_visible()
+    expect(card.locator(".row").filter(has_text="Servers")).to_have_count(0)
+
+
+def test_narrow_screen_has_the_sidebar_button(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    send_email(home_assistant, SERVERS, "Disk of db2 is 95% full")
+    page.set_viewport_size({"width": 390, "height": 800})
+    open_panel(page, home_assistant)
+    menu = page.locator(f"{PANEL} .toolbar button.menu")
+    expect(menu).to_be_visible()
+    expect(page.locator(f"{PANEL} .row").first).to_be_visible()
+    shot(page, "panel_narrow")
+    sidebar = page.locator("ha-sidebar")
+    assert sidebar.evaluate("element => element.getBoundingClientRect().right") <= 0
+    menu.click()
+    page.wait_for_function(
+        "element => element.getBoundingClientRect().left >= 0", arg=sidebar.element_handle()
+    )
+    shot(page, "panel_narrow_sidebar")
+
+
+def test_list_pages(page: Page, home_assistant: HomeAssistantProcess) -> None:
+    """More than 50 incidents: 50 a page, newest first, and the next page holds the rest."""
+    for number in range(55):
+        send_email(home_assistant, FLOOD, f"Flood {number:02d}")
+    open_panel(page, home_assistant)
+    page.locator(f"{PANEL} input.search").fill("Flood")
+    pager = page.locator(f"{PANEL} .pager")
+    expect(pager.locator(".range")).to_have_text("1\u201350 of 55")
+    expect(page.locator(f"{PANEL} .row").first).to_contain_text("Flood 54")
+    expect(page.locator(f"{PANEL} .row")).to_have_count(50)
+    pager.locator("button.next").click()
+    expect(pager.locator(".range")).to_have_text("51\u201355 of 55")
+    expect(page.locator(f"{PANEL} .row")).to_have_count(5)
+    expect(page.locator(f"{PANEL} .row").last).to_contain_text("Flood 00")
+    expect(pager.locator("button.next")).to_be_disabled()
+    pager.locator("button.previous").click()
+    expect(pager.locator(".range")).to_have_text("1\u201350 of 55")
