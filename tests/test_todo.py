@@ -63,7 +63,13 @@ async def test_entities(
 @pytest.mark.usefixtures("setup_integration")
 async def test_open_incidents_are_items(hass: HomeAssistant, send_email: SendEmail) -> None:
     await deliver(hass, send_email, subject="Fan failure")
-    await deliver(hass, send_email, subject="Fan failure", sender="fan@example.com")
+    await deliver(
+        hass,
+        send_email,
+        subject="Fan failure",
+        sender="fan@example.com",
+        body="The fan stopped.\n\nRack 2, slot 4.",
+    )
     await hass.services.async_call(
         DOMAIN,
         "create_incident",
@@ -80,15 +86,17 @@ async def test_open_incidents_are_items(hass: HomeAssistant, send_email: SendEma
             "uid": "INC-2",
             "summary": "INC-2 · Check the UPS",
             "status": "needs_action",
-            "description": "Status: accepted\nKey: ups\nOpened: 2026-11-26 02:00\n"
-            "Accepted: 2026-11-26 02:00\nE-mails: 0",
+            "description": "Status: Accepted\nKey: ups\nOpened: 2026-11-26 02:00\n"
+            "Accepted: 2026-11-26 02:00 by accept_incident\nE-mails: 0\n"
+            "Open: /email-incidents/INC-2",
         },
         {
             "uid": "INC-1",
             "summary": "INC-1 · Fan failure",
             "status": "needs_action",
-            "description": "Status: pending\nOpened: 2026-11-26 02:00\nE-mails: 2\n"
-            "Latest e-mail: fan@example.com: Fan failure",
+            "description": "Status: Pending\nOpened: 2026-11-26 02:00\n"
+            "Last e-mail: 2026-11-26 02:00\nE-mails: 2\nLatest e-mail:\n"
+            "The fan stopped.\nRack 2, slot 4.\nOpen: /email-incidents/INC-1",
         },
     ]
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Final
+
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
-from .core.models import Actor, ActorKind, Incident, LogKind
+from .const import DOMAIN, incident_url
+from .core.models import Actor, ActorKind, EmailRecord, Incident, KeptEmail
+from .core.text import clean_text
 from .entity import EmailIncidentsEntity, async_add_source_entities
+from .incident_view import actor_name
 from .runtime import EmailIncidentsConfigEntry
 from .services import async_apply_change, async_user_actor
 
 PARALLEL_UPDATES = 1
 
 INCIDENTS = EntityDescription(key="incidents", translation_key="incidents")
+TEXTS: Final = f"component.{DOMAIN}.selector.todo_description.options"
+STATUS_TEXTS: Final = f"component.{DOMAIN}.selector.status.options"
+BODY_LINES: Final = 5
+BODY_CHARS: Final = 300
 
 
 async def async_setup_entry(
@@ -37,18 +47,48 @@ def _summary(incident: Incident) -> str:
     return f"{incident.id} · {incident.summary}"
 
 
-def _description(incident: Incident) -> str:
-    local = dt_util.as_local
-    lines = [f"Status: {incident.status.value}"]
+def _time(value: datetime) -> str:
+    return f"{dt_util.as_local(value):%Y-%m-%d %H:%M}"
+
+
+def _body_start(email: EmailRecord | str) -> str:
+    """The first lines of an e-mail's body (or why it cannot be read)."""
+    if not isinstance(email, EmailRecord):
+        return email
+    lines = [line for line in email.body.splitlines() if line.strip()][:BODY_LINES]
+    return clean_text("\n".join(lines), BODY_CHARS)
+
+
+class _Texts:
+    """The description's lines in Home Assistant's language."""
+
+    def __init__(self, translations: dict[str, str]) -> None:
+        self._translations = translations
+
+    def __call__(self, line: str, **values: Any) -> str:
+        return self._translations[f"{TEXTS}.{line}"].format(**values)
+
+    def status(self, incident: Incident) -> str:
+        return self._translations[f"{STATUS_TEXTS}.{incident.status.value}"]
+
+
+def _description(incident: Incident, text: _Texts, latest_body: str | None) -> str:
+    lines = [text("status", status=text.status(incident))]
     if incident.key:
-        lines.append(f"Key: {incident.key}")
-    lines.append(f"Opened: {local(incident.created):%Y-%m-%d %H:%M}")
+        lines.append(text("key", key=incident.key))
+    lines.append(text("opened", time=_time(incident.created)))
+    if incident.last_email:
+        lines.append(text("last_email", time=_time(incident.last_email)))
     if incident.accepted:
-        lines.append(f"Accepted: {local(incident.accepted):%Y-%m-%d %H:%M}")
-    lines.append(f"E-mails: {incident.email_count}")
-    latest = next((e for e in reversed(incident.log) if e.kind is LogKind.EMAIL), None)
-    if latest is not None:
-        lines.append(f"Latest e-mail: {latest.message}")
+        lines.append(
+            text("accepted", time=_time(incident.accepted), actor=actor_name(incident.accepted_by))
+        )
+    if incident.escalation is not None and incident.escalation.snoozed_until is not None:
+        lines.append(text("snoozed", time=_time(incident.escalation.snoozed_until)))
+    lines.append(text("emails", count=incident.email_count))
+    if latest_body:
+        lines += [text("latest"), latest_body]
+    lines.append(text("link", url=incident_url(incident.id)))
     return "\n".join(lines)
 
 
@@ -59,6 +99,45 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     # Built when first asked for after a change, not on every state write: a busy source
     # has hundreds of open incidents and its state is just their number.
     _items: list[TodoItem] | None = None
+    _texts: _Texts
+    # The start of each open incident's latest e-mail, read from disk once per e-mail.
+    _latest_bodies: dict[str, tuple[KeptEmail, str]]
+
+    async def async_added_to_hass(self) -> None:
+        self._latest_bodies = {}
+        self._texts = _Texts(
+            await async_get_translations(self.hass, self.hass.config.language, "selector", {DOMAIN})
+        )
+        await self._async_read_latest_bodies()
+        await super().async_added_to_hass()
+
+    def _unread(self) -> list[Incident]:
+        assert self.source_id is not None
+        return [
+            incident
+            for incident in self.runtime.engine.open_incidents(self.source_id)
+            if incident.emails
+            and self._latest_bodies.get(incident.id, (None,))[0] != incident.emails[-1]
+        ]
+
+    async def _async_read_latest_bodies(self) -> bool:
+        """Read the latest e-mails not read yet; whether there were any."""
+        unread = self._unread()
+        if unread:
+            latest = [incident.emails[-1] for incident in unread]
+            emails = await self.runtime.async_read_emails(latest)
+            for incident, kept, email in zip(unread, latest, emails, strict=True):
+                self._latest_bodies[incident.id] = (kept, _body_start(email))
+        assert self.source_id is not None
+        open_ids = {incident.id for incident in self.runtime.engine.open_incidents(self.source_id)}
+        for incident_id in set(self._latest_bodies) - open_ids:
+            del self._latest_bodies[incident_id]
+        return bool(unread)
+
+    async def _async_refresh_bodies(self) -> None:
+        if await self._async_read_latest_bodies():
+            self._items = None
+            self.async_write_ha_state()
 
     @property
     def state(self) -> int:
@@ -74,7 +153,11 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
                     uid=incident.id,
                     summary=_summary(incident),
                     status=TodoItemStatus.NEEDS_ACTION,
-                    description=_description(incident),
+                    description=_description(
+                        incident,
+                        self._texts,
+                        self._latest_bodies.get(incident.id, (None, None))[1],
+                    ),
                 )
                 for incident in self.runtime.engine.open_incidents(self.source_id)
             ]
@@ -86,6 +169,10 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         # is what tells the to-do list cards.
         self._items = None
         self.async_write_ha_state()
+        if self._unread():
+            self.runtime.entry.async_create_task(
+                self.hass, self._async_refresh_bodies(), f"{self.entity_id} latest e-mails"
+            )
 
     async def async_update_todo_item(self, item: TodoItem) -> None:
         incident = self.runtime.engine.get(item.uid) if item.uid else None
