@@ -73,6 +73,8 @@ def _notification(incident_id: str, message: str) -> dict[str, Any]:
         "message": message,
         "data": {
             "tag": f"email_incidents_{incident_id}",
+            "url": f"/email-incidents/{incident_id}",
+            "clickAction": f"/email-incidents/{incident_id}",
             "actions": [
                 {"action": f"EMAIL_INCIDENTS_ACCEPT_{incident_id}", "title": "Accept"},
                 {"action": f"EMAIL_INCIDENTS_RESOLVE_{incident_id}", "title": "Resolve"},
@@ -92,12 +94,13 @@ def _notification(incident_id: str, message: str) -> dict[str, Any]:
             [
                 _notification(
                     "INC-1",
-                    "Disk failure on volume 1 (source NAS, priority high, 1 e-mail(s))",
+                    "Disk failure on volume 1\nSource NAS, priority high, 1 e-mail(s)\n"
+                    "Volume 1 is degraded.\n/email-incidents/INC-1",
                 ),
                 _notification(
                     "INC-1",
-                    "Disk failure on volume 1 (source NAS, priority high, 1 e-mail(s), "
-                    "escalation level 1)",
+                    "Disk failure on volume 1\nSource NAS, priority high, 1 e-mail(s), "
+                    "escalation level 1\nVolume 1 is degraded.\n/email-incidents/INC-1",
                 ),
             ],
         ),
@@ -106,8 +109,8 @@ def _notification(incident_id: str, message: str) -> dict[str, Any]:
             [
                 _notification(
                     "INC-1",
-                    "Disk failure on volume 1 (source NAS, priority high, 1 e-mail(s), "
-                    "escalation level 1)",
+                    "Disk failure on volume 1\nSource NAS, priority high, 1 e-mail(s), "
+                    "escalation level 1\nVolume 1 is degraded.\n/email-incidents/INC-1",
                 ),
             ],
         ),

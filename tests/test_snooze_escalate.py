@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -17,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     async_mock_service,
 )
+import yaml
 
 from custom_components.email_incidents.const import DOMAIN
 
@@ -143,3 +146,26 @@ async def test_refusals_are_translated(
             DOMAIN,
             reason,
         )
+
+
+async def test_the_readme_example_snoozes(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    phone: list[ServiceCall],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- snooze-example -->\n```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block is not None
+    example = yaml.safe_load(block.group(1))
+    await deliver(hass, send_email)
+    await _advance(hass, freezer, 0)
+    domain, service = example["action"].split(".")
+    await hass.services.async_call(
+        domain, service, {**example["data"], "incident_id": "INC-1"}, blocking=True
+    )
+    await _advance(hass, freezer, 59)
+    assert _levels(phone) == ["Escalation level 1"]
+    await _advance(hass, freezer, 1)
+    assert _levels(phone) == ["Escalation level 1", "Escalation level 2"]
