@@ -9,6 +9,7 @@ import {
   cardRequests,
   checkCardConfig,
   formatAge,
+  formatMinutes,
   formatSize,
   formatTime,
   incidentIdFromPath,
@@ -56,7 +57,10 @@ describe("routes", () => {
     assert.equal(incidentIdFromPath("/"), null);
     assert.equal(incidentIdFromPath(undefined), null);
     assert.equal(incidentPath("INC-42"), "/email-incidents/INC-42");
-    assert.equal(incidentIdFromPath(incidentPath("INC 7/x").slice("/email-incidents".length)), "INC 7/x");
+    assert.equal(
+      incidentIdFromPath(incidentPath("INC 7/x").slice("/email-incidents".length)),
+      "INC 7/x",
+    );
   });
 
   it("ignores a path that is not valid percent-encoding", () => {
@@ -198,7 +202,10 @@ describe("texts", () => {
   };
 
   it("fills placeholders and falls back to the key", () => {
-    assert.equal(translate(texts, "panel.range", { first: 1, last: 50, total: 10000 }), "1–50 of 10000");
+    assert.equal(
+      translate(texts, "panel.range", { first: 1, last: 50, total: 10000 }),
+      "1–50 of 10000",
+    );
     assert.equal(translate(texts, "status.pending"), "Pending");
     assert.equal(translate(texts, "panel.missing"), "panel.missing");
     assert.equal(translate(texts, "panel.range", { first: 1 }), "1–{last} of {total}");
@@ -219,6 +226,10 @@ describe("texts", () => {
     assert.equal(formatAge("2026-11-29T10:05:00Z", "en", now), "2 days ago");
     assert.equal(formatAge("2026-12-01T10:04:58Z", "en", now), "2 seconds ago");
     assert.equal(formatAge(null, "en", now), "");
+    assert.equal(formatMinutes(15, "en"), "15 minutes");
+    assert.equal(formatMinutes(60, "en"), "1 hour");
+    assert.equal(formatMinutes(1440, "en"), "24 hours");
+    assert.equal(formatMinutes(90, "en"), "90 minutes");
     assert.equal(formatSize(512), "512 B");
     assert.equal(formatSize(2048), "2.0 KiB");
     assert.equal(formatSize(3 * 1024 * 1024), "3.0 MiB");
@@ -260,7 +271,12 @@ describe("sources", () => {
 
 describe("the card", () => {
   it("checks its configuration", () => {
-    const config = { type: "custom:email-incidents-card", sources: ["a"], limit: 5, title: "On call" };
+    const config = {
+      type: "custom:email-incidents-card",
+      sources: ["a"],
+      limit: 5,
+      title: "On call",
+    };
     assert.equal(checkCardConfig(config), config);
     assert.throws(() => checkCardConfig(null), /Invalid configuration/);
     assert.throws(() => checkCardConfig({ sources: "a" }), /sources/);

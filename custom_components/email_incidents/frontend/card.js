@@ -163,7 +163,9 @@ class EmailIncidentsCard extends HTMLElement {
   async _load() {
     const number = ++this._requestNumber;
     try {
-      const pages = await Promise.all(cardRequests(this._config).map((message) => this.hass.callWS(message)));
+      const pages = await Promise.all(
+        cardRequests(this._config).map((message) => this.hass.callWS(message)),
+      );
       if (number !== this._requestNumber) return;
       const merged = mergePages(pages, this._config.limit ?? CARD_LIMIT);
       this._incidents = merged.incidents;
@@ -202,7 +204,11 @@ class EmailIncidentsCard extends HTMLElement {
       this._error ? h("div", { class: "message" }, visibleText(this._error)) : null,
       this._loaded && !this._incidents.length
         ? h("div", { class: "empty" }, this._t("panel.no_open_incidents"))
-        : h("ul", { class: "rows" }, this._incidents.map((incident) => this._renderRow(incident))),
+        : h(
+            "ul",
+            { class: "rows" },
+            this._incidents.map((incident) => this._renderRow(incident)),
+          ),
       more > 0
         ? h(
             "a",
@@ -236,18 +242,31 @@ class EmailIncidentsCard extends HTMLElement {
       { class: "row", dataset: { incident: incident.id } },
       h(
         "div",
-        { class: "open", role: "link", tabIndex: 0, onclick: () => navigate(incidentPath(incident.id)) },
+        {
+          class: "open",
+          role: "link",
+          tabIndex: 0,
+          onclick: () => navigate(incidentPath(incident.id)),
+        },
         h(
           "div",
           { class: "summary untrusted" },
-          h("span", { class: `chip status ${incident.status}` }, this._t(`status.${incident.status}`)),
+          h(
+            "span",
+            { class: `chip status ${incident.status}` },
+            this._t(`status.${incident.status}`),
+          ),
           " ",
           visibleText(incident.summary),
         ),
         h(
           "div",
           { class: "meta untrusted" },
-          [visibleText(incident.id), visibleText(incident.source_name), formatAge(incident.last_email ?? incident.created, this.hass.language)].join(" · "),
+          [
+            visibleText(incident.id),
+            visibleText(incident.source_name),
+            formatAge(incident.last_email ?? incident.created, this.hass.language),
+          ].join(" · "),
         ),
       ),
       h(
@@ -336,7 +355,9 @@ class EmailIncidentsCardEditor extends HTMLElement {
       if (value === "" || (Array.isArray(value) && !value.length)) delete config[name];
     }
     this._config = /** @type {CardConfig} */ (config);
-    this.dispatchEvent(new CustomEvent("config-changed", { detail: { config }, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent("config-changed", { detail: { config }, bubbles: true, composed: true }),
+    );
   }
 
   _render() {
@@ -365,7 +386,9 @@ class EmailIncidentsCardEditor extends HTMLElement {
             onchange: (/** @type {Event} */ event) => {
               if (/** @type {HTMLInputElement} */ (event.target).checked) chosen.add(source.id);
               else chosen.delete(source.id);
-              this._changed({ sources: this._sources.map((s) => s.id).filter((id) => chosen.has(id)) });
+              this._changed({
+                sources: this._sources.map((s) => s.id).filter((id) => chosen.has(id)),
+              });
             },
           }),
           visibleText(source.name),
@@ -386,6 +409,6 @@ if (!page.customCards.some((/** @type {{type: string}} */ card) => card.type ===
     type: CARD_TYPE,
     name: "Email Incidents",
     preview: true,
-    documentationURL: "https://github.com/email-incidents/email-incidents#incidents-card",
+    documentationURL: "https://github.com/email-incidents/email-incidents#incidents-panel-and-card",
   });
 }

@@ -166,9 +166,26 @@ export function visibleText(text) {
   if (text === null || text === undefined) return "";
   return String(text).replace(
     HIDDEN_CHARACTERS,
-    (character) =>
-      `⟦U+${character.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0")}⟧`,
+    (character) => `⟦U+${character.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0")}⟧`,
   );
+}
+
+/**
+ * A duration such as "15 minutes" or "1 hour", in the user's language.
+ * @param {number} minutes
+ * @param {string} language
+ */
+export function formatMinutes(minutes, language) {
+  const [value, unit] = minutes % 60 ? [minutes, "minute"] : [minutes / 60, "hour"];
+  try {
+    return new Intl.NumberFormat(language, { style: "unit", unit, unitDisplay: "long" }).format(
+      value,
+    );
+  } catch {
+    return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "long" }).format(
+      value,
+    );
+  }
 }
 
 /**

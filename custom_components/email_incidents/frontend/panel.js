@@ -20,6 +20,7 @@ import {
   availableActions,
   DOMAIN,
   formatAge,
+  formatMinutes,
   formatSize,
   formatTime,
   incidentIdFromPath,
@@ -201,11 +202,17 @@ class EmailIncidentsPanel extends HTMLElement {
       {
         class: "menu",
         onclick: () =>
-          this.dispatchEvent(new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true })),
+          this.dispatchEvent(
+            new CustomEvent("hass-toggle-menu", { bubbles: true, composed: true }),
+          ),
       },
       icon("mdi:menu"),
     );
-    this._backButton = h("button", { class: "back", onclick: () => navigate(`/${PANEL_PATH}`) }, icon("mdi:arrow-left"));
+    this._backButton = h(
+      "button",
+      { class: "back", onclick: () => navigate(`/${PANEL_PATH}`) },
+      icon("mdi:arrow-left"),
+    );
     this._title = h("div", { class: "title" });
     this._content = h("div", { class: "content" });
     root.append(
@@ -402,14 +409,22 @@ class EmailIncidentsPanel extends HTMLElement {
     this._menuButton.title = this._t("panel.menu");
     this._backButton.hidden = !this._incidentId;
     this._backButton.title = this._t("panel.back");
-    this._title.textContent = this._incidentId ? visibleText(this._incidentId) : this._t("panel.title");
+    this._title.textContent = this._incidentId
+      ? visibleText(this._incidentId)
+      : this._t("panel.title");
   }
 
   _render() {
     if (!this._started) return;
-    const message = this._error ? h("div", { class: "message error-text" }, visibleText(this._error)) : null;
+    const message = this._error
+      ? h("div", { class: "message error-text" }, visibleText(this._error))
+      : null;
     if (this._incidentId) {
-      replaceChildren(this._content, message, this._detail ? this._renderDetail(this._detail) : null);
+      replaceChildren(
+        this._content,
+        message,
+        this._detail ? this._renderDetail(this._detail) : null,
+      );
     } else {
       replaceChildren(this._content, message, this._renderList());
     }
@@ -426,7 +441,10 @@ class EmailIncidentsPanel extends HTMLElement {
       value: this._filters.search,
       "aria-label": this._t("panel.search"),
       oninput: (/** @type {Event} */ event) => {
-        this._filters = { ...this._filters, search: /** @type {HTMLInputElement} */ (event.target).value };
+        this._filters = {
+          ...this._filters,
+          search: /** @type {HTMLInputElement} */ (event.target).value,
+        };
         clearTimeout(this._searchTimer);
         this._searchTimer = setTimeout(() => this._filtersChanged(), SEARCH_DELAY_MS);
       },
@@ -440,7 +458,10 @@ class EmailIncidentsPanel extends HTMLElement {
         this._select(
           "source",
           this._t("panel.source"),
-          [["", this._t("panel.all_sources")], ...this._sources.map((s) => [s.id, visibleText(s.name)])],
+          [
+            ["", this._t("panel.all_sources")],
+            ...this._sources.map((s) => [s.id, visibleText(s.name)]),
+          ],
           this._filters.source_id,
           (value) => ({ ...this._filters, source_id: value }),
         ),
@@ -461,7 +482,11 @@ class EmailIncidentsPanel extends HTMLElement {
       ),
       this._listLoaded && !this._incidents.length
         ? h("div", { class: "empty" }, this._t("panel.no_incidents"))
-        : h("ul", { class: "rows" }, this._incidents.map((incident) => this._renderRow(incident))),
+        : h(
+            "ul",
+            { class: "rows" },
+            this._incidents.map((incident) => this._renderRow(incident)),
+          ),
       this._renderPager(),
     );
     if (focused instanceof HTMLInputElement && focused.classList.contains("search")) {
@@ -589,7 +614,11 @@ class EmailIncidentsPanel extends HTMLElement {
 
   /** @param {IncidentDetail} incident */
   _renderDetail(incident) {
-    return [this._renderHeader(incident), this._renderTimeline(incident), this._renderEmails(incident)];
+    return [
+      this._renderHeader(incident),
+      this._renderTimeline(incident),
+      this._renderEmails(incident),
+    ];
   }
 
   /** @param {IncidentDetail} incident */
@@ -607,16 +636,23 @@ class EmailIncidentsPanel extends HTMLElement {
     if (incident.accepted_at) {
       facts.push([
         this._t("panel.accepted"),
-        this._t("panel.at_by", { time: time(incident.accepted_at), actor: visibleText(incident.accepted_by ?? "") }),
+        this._t("panel.at_by", {
+          time: time(incident.accepted_at),
+          actor: visibleText(incident.accepted_by ?? ""),
+        }),
       ]);
     }
     if (incident.resolved_at) {
       facts.push([
         this._t("panel.resolved"),
-        this._t("panel.at_by", { time: time(incident.resolved_at), actor: visibleText(incident.resolved_by ?? "") }),
+        this._t("panel.at_by", {
+          time: time(incident.resolved_at),
+          actor: visibleText(incident.resolved_by ?? ""),
+        }),
       ]);
     }
-    if (incident.snoozed_until) facts.push([this._t("panel.snoozed_until"), time(incident.snoozed_until)]);
+    if (incident.snoozed_until)
+      facts.push([this._t("panel.snoozed_until"), time(incident.snoozed_until)]);
     if (incident.escalation_level) {
       facts.push([this._t("panel.escalation_level"), String(incident.escalation_level)]);
     }
@@ -629,19 +665,29 @@ class EmailIncidentsPanel extends HTMLElement {
         h(
           "div",
           { class: "chips" },
-          h("span", { class: `chip status ${incident.status}` }, this._t(`status.${incident.status}`)),
+          h(
+            "span",
+            { class: `chip status ${incident.status}` },
+            this._t(`status.${incident.status}`),
+          ),
           h(
             "span",
             { class: `chip priority ${incident.priority}` },
             this._t(`priority.${incident.priority}`),
           ),
-          h("span", { class: "muted" }, this._t("panel.email_count", { count: incident.email_count })),
+          h(
+            "span",
+            { class: "muted" },
+            this._t("panel.email_count", { count: incident.email_count }),
+          ),
         ),
         h("div", { class: "summary untrusted" }, visibleText(incident.summary)),
         h(
           "dl",
           { class: "facts untrusted" },
-          facts.filter(([, value]) => value).map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
+          facts
+            .filter(([, value]) => value)
+            .map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
         ),
       ),
       this._renderActions(incident),
@@ -664,7 +710,11 @@ class EmailIncidentsPanel extends HTMLElement {
       shown
         ? h(
             "button",
-            { class: `action ${name}${primary ? " primary" : ""}`, disabled: this._busy, onclick: run },
+            {
+              class: `action ${name}${primary ? " primary" : ""}`,
+              disabled: this._busy,
+              onclick: run,
+            },
             icon(iconName),
             this._t(`panel.${name}`),
           )
@@ -672,8 +722,20 @@ class EmailIncidentsPanel extends HTMLElement {
     return h(
       "div",
       { class: "actions" },
-      button("accept", "mdi:account-check", actions.accept, () => this._call("accept_incident", {}), true),
-      button("resolve", "mdi:check-circle-outline", actions.resolve, () => this._call("resolve_incident", {}), !actions.accept),
+      button(
+        "accept",
+        "mdi:account-check",
+        actions.accept,
+        () => this._call("accept_incident", {}),
+        true,
+      ),
+      button(
+        "resolve",
+        "mdi:check-circle-outline",
+        actions.resolve,
+        () => this._call("resolve_incident", {}),
+        !actions.accept,
+      ),
       button("add_note", "mdi:note-plus-outline", actions.note, () => {
         this._noteOpen = !this._noteOpen;
         this._snoozeOpen = false;
@@ -684,13 +746,19 @@ class EmailIncidentsPanel extends HTMLElement {
         this._noteOpen = false;
         this._render();
       }),
-      button("escalate", "mdi:bullhorn-outline", actions.escalate, () => this._call("escalate_incident", {})),
+      button("escalate", "mdi:bullhorn-outline", actions.escalate, () =>
+        this._call("escalate_incident", {}),
+      ),
     );
   }
 
   /** @param {IncidentDetail} _incident */
   _renderNoteForm(_incident) {
-    const text = h("textarea", { class: "note-text", "aria-label": this._t("panel.note"), placeholder: this._t("panel.note") });
+    const text = h("textarea", {
+      class: "note-text",
+      "aria-label": this._t("panel.note"),
+      placeholder: this._t("panel.note"),
+    });
     queueMicrotask(() => text.focus());
     return h(
       "div",
@@ -722,9 +790,7 @@ class EmailIncidentsPanel extends HTMLElement {
         h(
           "option",
           { value: String(minutes), selected: minutes === 60 },
-          minutes < 60
-            ? this._t("panel.minutes", { count: minutes })
-            : this._t("panel.hours", { count: minutes / 60 }),
+          formatMinutes(minutes, this.hass.language),
         ),
       ),
     );
@@ -819,7 +885,11 @@ class EmailIncidentsPanel extends HTMLElement {
       emails.splice(
         Math.min(10, emails.length),
         0,
-        h("li", { class: "empty omitted" }, this._t("panel.emails_omitted", { count: incident.emails_omitted })),
+        h(
+          "li",
+          { class: "empty omitted" },
+          this._t("panel.emails_omitted", { count: incident.emails_omitted }),
+        ),
       );
     }
     return h(
@@ -870,7 +940,9 @@ class EmailIncidentsPanel extends HTMLElement {
         { class: "facts untrusted" },
         h("dt", {}, this._t("panel.to")),
         h("dd", {}, visibleText(email.to.join(", "))),
-        email.message_id ? [h("dt", {}, this._t("panel.message_id")), h("dd", {}, visibleText(email.message_id))] : null,
+        email.message_id
+          ? [h("dt", {}, this._t("panel.message_id")), h("dd", {}, visibleText(email.message_id))]
+          : null,
       ),
       email.attachments.length
         ? h(
@@ -886,7 +958,9 @@ class EmailIncidentsPanel extends HTMLElement {
           )
         : null,
       h("pre", { class: "body untrusted" }, visibleText(email.body)),
-      email.body_truncated ? h("div", { class: "muted truncated" }, this._t("panel.body_truncated")) : null,
+      email.body_truncated
+        ? h("div", { class: "muted truncated" }, this._t("panel.body_truncated"))
+        : null,
     );
   }
 
