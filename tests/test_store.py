@@ -335,6 +335,49 @@ async def test_a_damaged_snapshot_is_kept_aside_and_what_it_holds_is_loaded(
     assert kept.read_bytes() == broken
 
 
+@pytest.mark.parametrize(
+    ("damage", "loaded"),
+    [
+        ("empty snapshot", ["e-mail 3", "e-mail 2"]),
+        # Its record is still found; the part before it no longer reads.
+        ("incidents not a list", ["e-mail 3", "e-mail 2", "e-mail 1"]),
+        ("a line with a field of the wrong type", ["e-mail 3", "e-mail 1"]),
+    ],
+)
+async def test_any_damage_costs_only_what_it_touches(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    send_email: Any,
+    damage: str,
+    loaded: list[str],
+) -> None:
+    snapshot, journal = _files(hass, config_entry)
+    for number in range(1, 4):
+        await send_email(make_email(subject=f"e-mail {number}"))
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    if damage == "empty snapshot":
+        snapshot.write_bytes(b"")
+    elif damage == "incidents not a list":
+        stored = json.loads(snapshot.read_text())
+        stored["data"]["incidents"] = {"INC-1": stored["data"]["incidents"][0]}
+        snapshot.write_text(json.dumps(stored))
+    else:
+        first, *later = journal.read_bytes().splitlines(keepends=True)
+        line = json.loads(first)
+        line["removed"] = [1]
+        journal.write_bytes(json.dumps(line).encode() + b"\n" + b"".join(later))
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == loaded
+    issue = _store_issue(hass)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["skipped"] == "1"
+    await send_email(make_email(subject="e-mail 4"))
+    assert journal.read_bytes() == b""
+
+
 async def test_a_snapshot_with_unusable_values_still_loads(
     hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
 ) -> None:
