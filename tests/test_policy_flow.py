@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -134,11 +135,18 @@ async def test_policy_without_levels(hass: HomeAssistant, entry: MockConfigEntry
 @pytest.mark.parametrize(
     "subentries", [[source_subentry(escalation_policy="policy_oncall"), policy_subentry()]]
 )
-async def test_changed_policy_reloads_and_keeps_incidents(
+async def test_a_changed_policy_applies_in_place(
     hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: Any
 ) -> None:
+    """No reload: no entity changes state, the sources escalate with the new levels."""
     await send_email(make_email(subject="Volume degraded"))
+    await hass.async_block_till_done()  # level 1 runs at once: its event is written
     original = dict(setup_integration.subentries["policy_oncall"].data)
+    before = setup_integration.runtime_data
+    changes: list[str] = []
+    hass.bus.async_listen(
+        EVENT_STATE_CHANGED, lambda event: changes.append(event.data["entity_id"])
+    )
 
     result = await start(hass, setup_integration, SUBENTRY_POLICY, "policy_oncall")
     assert suggested(result) == {"name": "On call", "repeat": 0}
@@ -158,6 +166,8 @@ async def test_changed_policy_reloads_and_keeps_incidents(
     await hass.async_block_till_done()
 
     runtime = setup_integration.runtime_data
+    assert runtime is before
+    assert changes == []
     assert setup_integration.subentries["policy_oncall"].title == "Night shift"
     policy = runtime.engine.policies["policy_oncall"]
     assert (policy.name, policy.repeat, policy.levels[0].targets) == (

@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.email_incidents.const import SUBENTRY_SOURCE
+from custom_components.email_incidents.const import DOMAIN, SUBENTRY_SOURCE
 from custom_components.email_incidents.core.models import Actor, ActorKind, Priority
 
 from .conftest import make_email, policy_subentry, source_subentry
@@ -750,24 +752,64 @@ async def test_rule_tester_in_maintenance(
 # --- changes take effect at once, incidents are kept ------------------------------------------
 
 
-async def test_changed_source_reloads_and_keeps_incidents(
-    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: Any
+@pytest.mark.parametrize(
+    "subentries",
+    [[source_subentry(), source_subentry("Backups", ("backups",), "source_backups")]],
+)
+async def test_a_changed_source_applies_in_place(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: Any,
+    device_registry: dr.DeviceRegistry,
 ) -> None:
+    """No reload: the listener keeps its socket, the other source's entities never change
+    state, the changed source's entities follow its new name and rules at once."""
     await send_email(make_email(subject="Volume degraded"))
-    before = setup_integration.runtime_data
-    assert before.engine.get("INC-1") is not None
+    await send_email(recipients=("backups@homeassistant.local",))
+    runtime = setup_integration.runtime_data
+    listener = runtime.listener
+    assert listener is not None
+    nas_entities = {
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(
+            er.async_get(hass), setup_integration.entry_id
+        )
+        if entry.config_subentry_id == "source_nas"
+    }
+    assert len(nas_entities) >= 7
+    changes: list[str] = []
+    hass.bus.async_listen(
+        EVENT_STATE_CHANGED, lambda event: changes.append(event.data["entity_id"])
+    )
 
-    result = await start(hass, setup_integration, SUBENTRY_SOURCE, "source_nas")
-    result = await submit(hass, result, basics(name="NAS", addresses=["nas"], priority="low"))
+    result = await start(hass, setup_integration, SUBENTRY_SOURCE, "source_backups")
+    result = await submit(
+        hass, result, basics(name="Nightly backups", addresses=["backups"], priority="low")
+    )
+    result = await add(hass, result, "filters", "filter", **condition(value="failed"))
     result = await choose(hass, result, "save")
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
 
-    after = setup_integration.runtime_data
-    assert after is not before
-    assert after.engine.sources["source_nas"].priority is Priority.LOW
-    incident = after.engine.get("INC-1")
+    assert setup_integration.runtime_data is runtime
+    assert runtime.listener is listener
+    assert listener.running
+    assert setup_integration.state is ConfigEntryState.LOADED
+    assert nas_entities.isdisjoint(changes), sorted(nas_entities.intersection(changes))
+    assert "sensor.backups_open_incidents" in changes  # its name changed
+    source = runtime.engine.sources["source_backups"]
+    assert (source.name, source.priority) == ("Nightly backups", Priority.LOW)
+    device = device_registry.async_get_device(identifiers={(DOMAIN, "source_backups")})
+    assert device is not None
+    assert device.name == "Nightly backups"
+    assert hass.states.get("sensor.backups_open_incidents").attributes["friendly_name"] == (
+        "Nightly backups Open incidents"
+    )
+    incident = runtime.engine.get("INC-1")
     assert (incident.summary, incident.status) == ("Volume degraded", "pending")
+    # The new filter applies to the next e-mail already.
+    await send_email(make_email(subject="all good"), recipients=("backups@homeassistant.local",))
+    assert runtime.engine.open_count("source_backups") == 1
 
 
 async def test_new_source_receives_email_without_restart(

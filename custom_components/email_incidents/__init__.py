@@ -20,6 +20,7 @@ from .runtime import (
     raise_listener_issue,
 )
 from .services import async_setup_services
+from .settings import ListenerSettings
 from .store import async_remove_stored_state
 from .websocket_api import async_setup_websocket_api
 
@@ -74,7 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntr
         ) from err
     clear_listener_issues(hass)
     entry.runtime_data = runtime
-    entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
+    entry.async_on_unload(entry.add_update_listener(_async_apply_change))
 
     async def _async_stop_on_shutdown(_event: Event) -> None:
         # Clients between commands get 421, e-mails in DATA are finished, the state is written.
@@ -88,10 +89,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntr
     return True
 
 
-async def _async_reload_on_change(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
-    """Listener settings, sources and policies all take effect through a reload; the state is
-    written before the listener stops, so nothing is lost."""
-    hass.config_entries.async_schedule_reload(entry.entry_id)
+async def _async_apply_change(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
+    """Changed listener settings restart the listener through a reload (the state is written
+    first, nothing is lost); alert sources and policies apply in place, without one."""
+    runtime = entry.runtime_data
+    if ListenerSettings.from_data(entry.data) != runtime.settings:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    runtime.async_apply_configuration()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> bool:

@@ -34,9 +34,17 @@ def async_add_source_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
 ) -> None:
-    """Add each alert source's entities with its subentry, so they leave when it is deleted."""
+    """Add each alert source's entities with its subentry, so they leave when it is deleted;
+    sources added later get theirs the same way."""
+    runtime = entry.runtime_data
+
+    @callback
+    def _async_add(source_id: str) -> None:
+        async_add_entities(create(runtime, source_id), config_subentry_id=source_id)
+
+    runtime.source_entity_adders.append(_async_add)
     for source_id in source_ids(entry):
-        async_add_entities(create(entry.runtime_data, source_id), config_subentry_id=source_id)
+        _async_add(source_id)
 
 
 def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:

@@ -110,6 +110,9 @@ class EmailIncidentsRuntime:
         self._background_save: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         self._device_ids: dict[str, str | None] = {}
+        # Each platform's way to add the entities of an alert source added while running.
+        self.source_entity_adders: list[Callable[[str], None]] = []
+        self._support_hours_unsub: CALLBACK_TYPE | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._changed_devices: set[str] = set()
         self._all_changed = False
@@ -144,11 +147,48 @@ class EmailIncidentsRuntime:
         self._unsubs.append(async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL))
         self._schedule_deadline()
 
+    @callback
+    def async_apply_configuration(self) -> None:
+        """Apply changed alert sources and policies in place: the listener keeps its socket,
+        incidents stay, and only the entities of added or changed sources hear of it."""
+        now = dt_util.utcnow()
+        before = self.engine.sources
+        sources = self._source_configs()
+        self.engine.configure(sources, self._policies(), now)
+        self._track_support_hours(now)
+        changed = [
+            source_id
+            for source_id, source in sources.items()
+            if source_id in before and source != before[source_id]
+        ]
+        registry = dr.async_get(self.hass)
+        for source_id in changed:
+            name = sources[source_id].name
+            if name != before[source_id].name and (device_id := self.device_id(source_id)):
+                registry.async_update_device(device_id, name=name)
+        for source_id in sources.keys() - before.keys():
+            for add_entities in self.source_entity_adders:
+                add_entities(source_id)
+        # Removed sources' devices and entities go with their subentries (Home Assistant).
+        for source_id in before.keys() - sources.keys():
+            self._device_ids.pop(source_id, None)
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            LOGGER.debug(
+                "Configuration applied: %d sources (%d changed), %d policies",
+                len(sources),
+                len(changed),
+                len(self.engine.policies),
+            )
+        self._after_change(changed)
+
     async def async_stop(self) -> None:
         """Stop listening (sessions in DATA may finish), then write what is pending."""
         if self.listener is not None:
             await self.listener.async_stop()
             self.listener = None
+        if self._support_hours_unsub is not None:
+            self._support_hours_unsub()
+            self._support_hours_unsub = None
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
@@ -382,6 +422,10 @@ class EmailIncidentsRuntime:
     # --- support hours ----------------------------------------------------------------------
 
     def _track_support_hours(self, now: datetime) -> None:
+        """Follow the schedules of the low-priority sources (again, after a change)."""
+        if self._support_hours_unsub is not None:
+            self._support_hours_unsub()
+            self._support_hours_unsub = None
         schedules: dict[str, list[str]] = {}
         for source in self.engine.sources.values():
             if source.priority is Priority.LOW and source.support_hours_entity:
@@ -405,8 +449,8 @@ class EmailIncidentsRuntime:
             except StoreWriteError:
                 return
 
-        self._unsubs.append(
-            async_track_state_change_event(self.hass, list(schedules), _async_schedule_changed)
+        self._support_hours_unsub = async_track_state_change_event(
+            self.hass, list(schedules), _async_schedule_changed
         )
 
     # --- lookups for entities, services and events ------------------------------------------
