@@ -21,7 +21,7 @@ from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
 from .const import DOMAIN, EVENT_INCIDENT_PREFIX
-from .core.engine import IncidentEventType
+from .core.outcomes import IncidentEventType
 from .entity import source_ids
 
 TRIGGER_TYPES = [event_type.value for event_type in IncidentEventType]

@@ -18,8 +18,8 @@ from homeassistant.core import CALLBACK_TYPE, Event, callback
 from homeassistant.exceptions import ServiceNotFound
 
 from .const import DOMAIN, LOGGER, incident_url
-from .core.engine import IncidentError, IncidentEvent, IncidentEventType
 from .core.models import Actor, ActorKind, Incident, LogKind, Priority
+from .core.outcomes import IncidentError, IncidentEvent, IncidentEventType
 from .store import StoreWriteError
 from .texts import Texts, async_load_texts
 

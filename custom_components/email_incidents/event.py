@@ -6,7 +6,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.engine import IncidentEvent, IncidentEventType
+from .core.outcomes import IncidentEvent, IncidentEventType
 from .entity import EmailIncidentsEntity, async_add_source_entities
 from .events import cut
 from .runtime import EmailIncidentsConfigEntry

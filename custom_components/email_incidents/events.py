@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import callback
 
 from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX, incident_url
-from .core.engine import IncidentEvent, SourceOutcome
 from .core.models import Actor, InboundEmail, Incident
+from .core.outcomes import IncidentEvent, SourceOutcome
 from .core.text import clean_text
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.util import dt as dt_util
 
 from .core.config import CreationMode, SourceConfig
-from .core.engine import Outcome
+from .core.outcomes import Outcome
 from .core.replay import ReplayStep, replay
 from .core.text import clean_line
 from .flow_helpers import code, markdown_text

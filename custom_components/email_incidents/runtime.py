@@ -40,16 +40,11 @@ from .const import (
     SUBENTRY_SOURCE,
     state_changed_signal,
 )
+from .core.book import EngineLimits
 from .core.config import SourceConfig, policy_from_data, source_from_data
-from .core.engine import (
-    EngineLimits,
-    IncidentEngine,
-    IncidentEvent,
-    IngestResult,
-    Outcome,
-    SourceOutcome,
-)
+from .core.engine import IncidentEngine
 from .core.models import EmailRecord, EmailRef, InboundEmail, KeptEmail, Priority
+from .core.outcomes import IncidentEvent, IngestResult, Outcome, SourceOutcome
 from .core.parser import parse_email
 from .core.state import state_from_data, state_from_readable_data, take_changes
 from .escalation import EscalationNotifier
@@ -89,9 +84,6 @@ class EmailIncidentsRuntime:
         self.hass = hass
         self.entry = entry
         self.settings = ListenerSettings.from_data(entry.data)
-        self.engine = IncidentEngine(
-            limits=EngineLimits(retention=timedelta(days=self.settings.retention_days))
-        )
         self.store = IncidentStore(
             hass,
             entry.entry_id,
@@ -99,7 +91,10 @@ class EmailIncidentsRuntime:
             restore=self._restore,
             written=self._announce_written,
         )
-        self.engine.store_email = self.store.emails.reserve
+        self.engine = IncidentEngine(
+            limits=EngineLimits(retention=timedelta(days=self.settings.retention_days)),
+            store_email=self.store.emails.reserve,
+        )
         self.listener: SmtpListener | None = None
         self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
         self.last_email: datetime | None = None

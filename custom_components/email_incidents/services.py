@@ -20,8 +20,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
-from .core.engine import IncidentError, IncidentEvent
 from .core.models import Actor, ActorKind, IncidentStatus, Priority
+from .core.outcomes import IncidentError, IncidentEvent
 from .events import incident_data
 from .incident_view import async_incident_emails, incident_log
 from .runtime import EmailIncidentsRuntime, loaded_runtime

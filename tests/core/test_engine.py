@@ -10,20 +10,13 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from custom_components.email_incidents.core.book import EngineLimits, normalised_subject
 from custom_components.email_incidents.core.config import (
     SourceConfig,
     policy_from_data,
     source_from_data,
 )
-from custom_components.email_incidents.core.engine import (
-    EngineLimits,
-    IncidentEngine,
-    IncidentError,
-    IncidentEventType,
-    Outcome,
-    addressed_to,
-    human_interval,
-)
+from custom_components.email_incidents.core.engine import IncidentEngine
 from custom_components.email_incidents.core.models import (
     Actor,
     ActorKind,
@@ -34,6 +27,12 @@ from custom_components.email_incidents.core.models import (
     LogKind,
     Priority,
 )
+from custom_components.email_incidents.core.outcomes import (
+    IncidentError,
+    IncidentEventType,
+    Outcome,
+)
+from custom_components.email_incidents.core.routing import addressed_to
 from custom_components.email_incidents.core.rules import RuleError
 from custom_components.email_incidents.core.state import (
     EngineState,
@@ -41,6 +40,7 @@ from custom_components.email_incidents.core.state import (
     state_from_data,
     state_to_data,
 )
+from custom_components.email_incidents.core.text import human_interval
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 USER = Actor(kind=ActorKind.USER, name="Anna")
@@ -600,7 +600,11 @@ def test_invariants(mode: str, steps: list[tuple[str, str, bool]]) -> None:
                 assert len(keys) == len(set(keys))
             if mode == "per_subject":
                 subjects = [
-                    engine._subject_key(engine.sources[source_id], i.summary)
+                    normalised_subject(
+                        i.summary,
+                        engine.limits.summary_chars,
+                        engine.sources[source_id].strip_reply_tags,
+                    )
                     for i in open_incidents
                 ]
                 assert len(subjects) == len(set(subjects))

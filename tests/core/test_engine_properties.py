@@ -13,13 +13,15 @@ import json
 from hypothesis import given, settings, strategies as st
 
 from custom_components.email_incidents.core.config import policy_from_data, source_from_data
-from custom_components.email_incidents.core.engine import IncidentEngine, Outcome
+from custom_components.email_incidents.core.deadlines import heartbeat_at, next_moment
+from custom_components.email_incidents.core.engine import IncidentEngine
 from custom_components.email_incidents.core.models import (
     Actor,
     ActorKind,
     InboundEmail,
     IncidentStatus,
 )
+from custom_components.email_incidents.core.outcomes import Outcome
 from custom_components.email_incidents.core.state import state_to_data, take_changes
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
@@ -137,9 +139,14 @@ def scanned_deadline(engine: IncidentEngine) -> datetime | None:
     moments = [
         moment
         for incident in engine.incidents()
-        if incident.is_open and (moment := engine._next_moment(incident)) is not None
+        if incident.is_open
+        and (moment := next_moment(engine.sources.get(incident.source_id), incident)) is not None
     ]
-    moments += [at for source in engine.sources.values() if (at := engine._heartbeat_at(source))]
+    moments += [
+        at
+        for source in engine.sources.values()
+        if (at := heartbeat_at(source, engine.state, engine.open_incidents(source.source_id)))
+    ]
     return min(moments, default=None)
 
 

@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from custom_components.email_incidents.core.engine import (
-    BODY_CHARS,
-    IncidentEngine,
-    IncidentError,
-    IncidentEventType,
-)
+from custom_components.email_incidents.core.engine import IncidentEngine
+from custom_components.email_incidents.core.lifecycle import BODY_CHARS
 from custom_components.email_incidents.core.models import (
     Attachment,
     EmailRecord,
@@ -21,6 +17,7 @@ from custom_components.email_incidents.core.models import (
     IncidentStatus,
     LogKind,
 )
+from custom_components.email_incidents.core.outcomes import IncidentError, IncidentEventType
 from custom_components.email_incidents.core.state import (
     state_from_data,
     state_to_data,

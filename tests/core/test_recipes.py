@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from custom_components.email_incidents.core.config import source_from_data
-from custom_components.email_incidents.core.engine import IncidentEngine, Outcome
+from custom_components.email_incidents.core.engine import IncidentEngine
+from custom_components.email_incidents.core.outcomes import Outcome
 from custom_components.email_incidents.core.parser import parse_email
 
 ROOT = Path(__file__).parent.parent.parent

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from custom_components.email_incidents.core.config import SourceConfig, source_from_data
-from custom_components.email_incidents.core.engine import IncidentEngine, Outcome
+from custom_components.email_incidents.core.engine import IncidentEngine
 from custom_components.email_incidents.core.models import Actor, ActorKind, InboundEmail
+from custom_components.email_incidents.core.outcomes import Outcome
 from custom_components.email_incidents.core.replay import replay
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -4,6 +4,7 @@ Nothing here imports Home Assistant; time comes in as arguments, so everything i
 fast and deterministic to test.
 """
 
+from .book import EngineLimits
 from .config import (
     CreationMode,
     SourceConfig,
@@ -11,9 +12,9 @@ from .config import (
     policy_from_data,
     source_from_data,
 )
-from .engine import (
-    EngineLimits,
-    IncidentEngine,
+from .engine import IncidentEngine
+from .escalation import EscalationStep, advance, first_due
+from .outcomes import (
     IncidentError,
     IncidentEvent,
     IncidentEventType,
@@ -21,7 +22,6 @@ from .engine import (
     Outcome,
     SourceOutcome,
 )
-from .escalation import EscalationStep, advance, first_due
 from .rules import (
     KEY_MAX_LENGTH,
     MATCH_TEXT_LIMIT,

@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .config import SourceConfig
-from .engine import IncidentEngine, Outcome, SourceOutcome, addressed_to
+from .engine import IncidentEngine
 from .models import InboundEmail, Incident, IncidentStatus
+from .outcomes import Outcome, SourceOutcome
+from .routing import addressed_to
 from .state import EngineState
 
 

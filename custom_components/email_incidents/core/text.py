@@ -2,10 +2,12 @@
 
 A decoded encoded word can carry CR/LF (header injection when re-emitted or logged), so every
 single-line value passes through `clean_line` and every multi-line text through `clean_text`.
+`human_interval` words a time span for the texts the engine writes.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 import re
 
 # C0 (with CR, LF and TAB), DEL, C1 and the Unicode line and paragraph separators, which some
@@ -47,3 +49,13 @@ def _cleaned(value: str) -> str:
     text = _TEXT_UNSAFE.sub("", text)
     text = _TRAILING_SPACE.sub("", text)
     return _BLANK_RUNS.sub("\n\n\n", text).strip("\n")
+
+
+def human_interval(interval: timedelta) -> str:
+    """'1 day', '2 hours', '90 minutes' for heartbeat summaries."""
+    minutes = int(interval.total_seconds() // 60)
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes % size == 0 and minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
