@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import DOMAIN, EVENT_INCIDENT_PREFIX
-from .core.engine import IncidentEventType
+from .core.outcomes import IncidentEventType
 
 TEXTS: Final = f"component.{DOMAIN}.selector.logbook.options"
 
