@@ -2,28 +2,46 @@
 
 One run, on loopback, the same load generator for both (Postfix's `smtp-source`, taken from the
 Debian package without installing or starting a mail server; an asyncio client when it cannot
-be had). Ours runs with 10,000 stored incidents and 5 alert sources with realistic rules.
+be had). Ours runs with 10,000 stored incidents and six alert sources with realistic rules, in
+two Home Assistant configurations:
+
+- minimal: only what the integration itself loads (http, api, config, auth, websocket_api,
+  todo, notify, ...);
+- typical: the recorder with its default SQLite database, logbook, history, an automation
+  triggered by `email_incidents_incident_created`, and the rest of `default_config` that runs
+  offline.
+
+and on two paths: an alert storm (every e-mail opens a new incident) and appends (every e-mail
+joins the same open incident). Each of our runs follows a run of the baseline, and a cell's
+ratio is the median of these pairs' ratios: the machine's other load hits both alike. After the
+typical configuration has stopped, the rows its recorder wrote (events, states, state
+attributes) are read from its database and counted per e-mail.
 
 Prints a table, then the last line:
-RESULT ingest_ratio_1k_c20=<ours/baseline> p99_ms=<ms> load_10k_s=<s> bytes_per_incident=<n>
-       rss_mb_10k_bodies=<MB>
+RESULT ingest_ratio_1k_c20=.. ingest_ratio_typical_storm=.. ingest_ratio_typical_append=..
+recorder_rows_per_email=.. p99_ms=.. load_10k_s=.. bytes_per_incident=.. rss_mb_10k_bodies=..
 
-Run: scripts/bench
+Run: scripts/bench (`--quick` for a short run, `--profile DIR` to also record where the typical
+Home Assistant spends its time on each path, with py-spy)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 import gc
 import json
 import os
 from pathlib import Path
 import shutil
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -103,7 +121,64 @@ SOURCES = [
             {"field": "body", "operator": "not_matches", "value": r"maintenance\s+window"},
         ],
     },
+    {
+        "name": "Alerts",
+        "addresses": ["storm"],
+        "creation_mode": "every_email",
+        "filters": [
+            {"field": "from", "operator": "not_contains", "value": "spam"},
+            {"field": "body", "operator": "not_matches", "value": r"maintenance\s+window"},
+        ],
+    },
 ]
+
+# An automation as the README suggests it: a notification for every new incident.
+AUTOMATIONS = """\
+- alias: Incident opened
+  triggers:
+    - trigger: event
+      event_type: email_incidents_incident_created
+  actions:
+    - action: notify.persistent_notification
+      data:
+        title: "{{ trigger.event.data.source_name }}: {{ trigger.event.data.summary }}"
+        message: "{{ trigger.event.data.details }}"
+"""
+
+# default_config without what needs the network, USB, Bluetooth or binaries this machine does
+# not have (bluetooth, dhcp, go2rtc, homeassistant_alerts, ssdp, stream, usb).
+TYPICAL_CONFIGURATION = """\
+recorder:
+history:
+logbook:
+assist_pipeline:
+cloud:
+conversation:
+energy:
+media_source:
+mobile_app:
+my:
+sun:
+webhook:
+zeroconf:
+automation: !include automations.yaml
+"""
+CONFIGURATIONS = {"minimal": "", "typical": TYPICAL_CONFIGURATION}
+
+
+@dataclass(frozen=True)
+class IngestPath:
+    """Where the load goes: `storm` opens an incident per e-mail, `append` joins one."""
+
+    recipient: str
+    subject: str
+
+
+PATHS = {
+    "storm": IngestPath("storm@homeassistant.local", "Disk usage above 90 percent"),
+    "append": IngestPath("bench@homeassistant.local", "Disk full on nas"),
+}
+OUR_EVENT_PREFIX = "email_incidents_"
 
 
 # --- the load generator -------------------------------------------------------------------
@@ -133,17 +208,19 @@ def smtp_source() -> LoadGenerator:
     return LoadGenerator("Postfix smtp-source", (str(binary),), environment)
 
 
-def message_bytes(size: int, number: int) -> bytes:
+def message_bytes(size: int, number: int, path: IngestPath) -> bytes:
     message = EmailMessage()
     message["From"] = "load@example.com"
-    message["To"] = "bench@homeassistant.local"
-    message["Subject"] = f"Load {number % 50}"
+    message["To"] = path.recipient
+    message["Subject"] = path.subject
     message["Message-ID"] = f"<{time.time_ns()}.{number}@bench.example>"
     message.set_content("x" * size)
     return message.as_bytes()
 
 
-async def asyncio_load(port: int, size: int, concurrency: int, count: int) -> None:
+async def asyncio_load(
+    port: int, size: int, concurrency: int, count: int, path: IngestPath
+) -> None:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for number in range(count):
         queue.put_nowait(number)
@@ -156,32 +233,40 @@ async def asyncio_load(port: int, size: int, concurrency: int, count: int) -> No
         while not queue.empty():
             number = queue.get_nowait()
             await client.sendmail(
-                "load@example.com", ["bench@homeassistant.local"], message_bytes(size, number)
+                "load@example.com", [path.recipient], message_bytes(size, number, path)
             )
         await client.quit()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def drive(generator: LoadGenerator, port: int, size: int, concurrency: int, count: int) -> float:
-    """Messages per second for `count` messages of `size` bytes over `concurrency` sessions."""
+@dataclass(frozen=True)
+class Load:
+    path: IngestPath
+    size: int
+    concurrency: int
+    count: int
+
+
+def drive(generator: LoadGenerator, port: int, load: Load) -> float:
+    """Messages per second for the load."""
     started = time.perf_counter()
     if generator.command is None:
-        asyncio.run(asyncio_load(port, size, concurrency, count))
+        asyncio.run(asyncio_load(port, load.size, load.concurrency, load.count, load.path))
     else:
         subprocess.run(
             [
                 *generator.command,
-                "-s", str(concurrency), "-m", str(count), "-l", str(size),
-                "-f", "load@example.com", "-t", "bench@homeassistant.local",
-                "-M", "bench.example", f"127.0.0.1:{port}",
+                "-s", str(load.concurrency), "-m", str(load.count), "-l", str(load.size),
+                "-f", "load@example.com", "-t", load.path.recipient, "-S", load.path.subject,
+                "-M", "localhost", f"127.0.0.1:{port}",
             ],
             env=generator.environment, check=True, capture_output=True, timeout=600,
         )  # fmt: skip
-    return count / (time.perf_counter() - started)
+    return load.count / (time.perf_counter() - started)
 
 
-# --- the two servers -------------------------------------------------------------------------
+# --- the servers -----------------------------------------------------------------------------
 
 BASELINE_SERVER = """
 import asyncio, sys
@@ -200,7 +285,7 @@ asyncio.run(main())
 
 
 def prefilled_state() -> dict[str, object]:
-    """10,000 incidents over the five sources, most resolved, as the store holds them."""
+    """10,000 incidents over the sources, most resolved, as the store holds them."""
     sources = {
         f"source{index}": source_from_data(f"source{index}", data, domain="homeassistant.local")
         for index, data in enumerate(SOURCES)
@@ -224,7 +309,9 @@ def prefilled_state() -> dict[str, object]:
     return state_to_data(engine.state)
 
 
-def prepare_home_assistant(config_dir: Path, port: int, incidents: bool) -> None:
+def prepare_home_assistant(
+    config_dir: Path, port: int, *, incidents: bool, configuration: str = ""
+) -> None:
     sources = [dict(source) for source in SOURCES]
     prepare(
         config_dir,
@@ -237,8 +324,9 @@ def prepare_home_assistant(config_dir: Path, port: int, incidents: bool) -> None
             "max_message_size": 50 * 1024 * 1024,
         },
         sources=sources,
-        configuration=MINIMAL_CONFIGURATION + "bench_probe:\n",
+        configuration=MINIMAL_CONFIGURATION + configuration + "bench_probe:\n",
     )
+    (config_dir / "automations.yaml").write_text(AUTOMATIONS, encoding="utf-8")
     entries = json.loads((config_dir / ".storage" / "core.config_entries").read_text())
     entry = entries["data"]["entries"][0]
     entry["entry_id"] = ENTRY_ID
@@ -268,7 +356,8 @@ def setup_seconds(config_dir: Path) -> float:
 
 
 async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -> list[float]:
-    """Send at `rate` e-mails per second; latency from the end of DATA to the bus event."""
+    """Send at `rate` e-mails per second, each opening an incident; latency from the end of
+    DATA to the `email_incidents_incident_created` event an automation would see."""
     sent: dict[str, float] = {}
     client = aiosmtplib.SMTP(
         hostname="127.0.0.1", port=port, timeout=60, local_hostname="localhost"
@@ -281,26 +370,22 @@ async def steady_latency(port: int, config_dir: Path, rate: int, seconds: int) -
         message = EmailMessage()
         token = f"latency-{number}-{time.time_ns()}"
         message["From"] = "latency@example.com"
-        message["To"] = "bench@homeassistant.local"
-        message["Subject"] = f"Latency {number % 20}"
+        message["To"] = PATHS["storm"].recipient
+        message["Subject"] = token
         message["Message-ID"] = f"<{token}@bench.example>"
         message.set_content("latency probe")
         await client.mail("latency@example.com")
-        await client.rcpt("bench@homeassistant.local")
+        await client.rcpt(PATHS["storm"].recipient)
         # From here on only the DATA command and the message itself are left to send.
-        sent[message["Message-ID"]] = time.time()
+        sent[token] = time.time()
         await client.data(message.as_bytes())
     await client.quit()
     await asyncio.sleep(2)  # the probe writes what it saw every half second
     received: dict[str, float] = {}
     for line in (config_dir / "bench_events.log").read_text().splitlines():
-        stamp, _, message_id = line.partition(" ")
-        received[message_id] = float(stamp)
-    return [
-        (received[message_id] - at) * 1000
-        for message_id, at in sent.items()
-        if message_id in received
-    ]
+        stamp, _, summary = line.partition(" ")
+        received[summary] = float(stamp)
+    return [(received[token] - at) * 1000 for token, at in sent.items() if token in received]
 
 
 # --- loop stalls on hostile input -----------------------------------------------------------
@@ -422,6 +507,118 @@ def bytes_per_incident() -> tuple[int, int]:
     return total // STORED_INCIDENTS, (total - text) // STORED_INCIDENTS
 
 
+# --- rows the recorder wrote -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a cell's runs took place (and what they set off had settled), and how many e-mails
+    went to Home Assistant in it."""
+
+    start: float
+    end: float
+    emails: int
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows written in a window, per table: ours (our events and our entities' states) and
+    everyone's (the automation's and the rest of Home Assistant's too)."""
+
+    ours: Counter[str]
+    everyone: Counter[str]
+    emails: int
+
+    def per_email(self, counts: Counter[str]) -> float:
+        return sum(counts.values()) / self.emails
+
+
+def recorder_rows(config_dir: Path, windows: dict[str, Window]) -> dict[str, Rows]:
+    """Read the stopped Home Assistant's recorder database: the rows of each window."""
+    registry = json.loads((config_dir / ".storage" / "core.entity_registry").read_text())
+    our_entities = {
+        entity["entity_id"]
+        for entity in registry["data"]["entities"]
+        if entity["platform"] == "email_incidents"
+    }
+    database = sqlite3.connect(config_dir / "home-assistant_v2.db")
+    try:
+        events = database.execute(
+            "SELECT event_types.event_type, events.time_fired_ts FROM events"
+            " JOIN event_types ON events.event_type_id = event_types.event_type_id"
+        ).fetchall()
+        states = database.execute(
+            "SELECT states_meta.entity_id, states.last_updated_ts, states.attributes_id FROM states"
+            " JOIN states_meta ON states.metadata_id = states_meta.metadata_id"
+            " ORDER BY states.state_id"
+        ).fetchall()
+    finally:
+        database.close()
+    # A state_attributes row has no time of its own: it is written with the first state using it.
+    first_use: dict[int, tuple[str, float]] = {}
+    for entity_id, stamp, attributes_id in states:
+        if attributes_id is not None:
+            first_use.setdefault(attributes_id, (entity_id, stamp))
+    rows: list[tuple[str, bool, float]] = [
+        ("events", event_type.startswith(OUR_EVENT_PREFIX), stamp) for event_type, stamp in events
+    ]
+    rows += [("states", entity_id in our_entities, stamp) for entity_id, stamp, _ in states]
+    rows += [
+        ("state_attributes", entity_id in our_entities, stamp)
+        for entity_id, stamp in first_use.values()
+    ]
+    result = {}
+    for name, window in windows.items():
+        ours: Counter[str] = Counter()
+        everyone: Counter[str] = Counter()
+        for table, is_ours, stamp in rows:
+            if window.start <= stamp < window.end:
+                everyone[table] += 1
+                if is_ours:
+                    ours[table] += 1
+        result[name] = Rows(ours, everyone, window.emails)
+    return result
+
+
+# --- where the time goes ---------------------------------------------------------------------
+
+
+def py_spy() -> str:
+    """py-spy from the environment, installed into it the first time it is asked for."""
+    binary = Path(sys.executable).with_name("py-spy")
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
+    return str(binary)
+
+
+def profile(pid: int, output: Path, run: Callable[[], object]) -> None:
+    """Sample the process while `run` runs; collapsed stacks in `output`, and the functions
+    the most time was spent in printed."""
+    recorder = subprocess.Popen(
+        [
+            py_spy(), "record", "--pid", str(pid), "--nonblocking", "--threads",
+            *EXTRA, "--format", "raw", "--output", str(output), "--rate", "250",
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        run()
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(60)
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in output.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        total += int(samples)
+        for frame in set(stack.split(";")):
+            inclusive[frame] += int(samples)
+    print(f"  {output.name}: {total} samples; functions with the largest share (inclusive):")
+    for frame, samples in inclusive.most_common(40):
+        print(f"    {100 * samples / total:5.1f}%  {frame}")
+
+
 # --- resident memory of stored e-mails ------------------------------------------------------
 
 EMAILS_PER_INCIDENT = 3
@@ -500,68 +697,147 @@ def rss_mb_10k_bodies() -> float:
     return full - empty
 
 
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    configuration: str
+    path: str
+    load: Load
+
+
+@dataclass(frozen=True)
+class Measured:
+    baseline: float
+    ours: float
+    ratio: float
+
+
+def measure(
+    generator: LoadGenerator, baseline_port: int, port: int, load: Load, runs: int
+) -> Measured:
+    """Each run of ours right after one of the baseline; medians of the rates and the ratios."""
+    pairs = [
+        (drive(generator, baseline_port, load), drive(generator, port, load)) for _ in range(runs)
+    ]
+    return Measured(
+        baseline=statistics.median(base for base, _ in pairs),
+        ours=statistics.median(ours for _, ours in pairs),
+        ratio=statistics.median(ours / base for base, ours in pairs),
+    )
+
+
+def cells(quick: bool) -> list[Cell]:
+    small, large = (300, 50) if quick else (1000, 200)
+    storm, append = PATHS["storm"], PATHS["append"]
+    return [
+        Cell("minimal", "storm", Load(storm, 1024, 20, small)),
+        Cell("minimal", "append", Load(append, 1024, 20, small)),
+        Cell("minimal", "storm", Load(storm, 1024, 1, small)),
+        Cell("minimal", "storm", Load(storm, 100 * 1024, 20, large)),
+        Cell("typical", "storm", Load(storm, 1024, 20, small)),
+        Cell("typical", "append", Load(append, 1024, 20, small)),
+    ]
+
+
+EXTRA: list[str] = []
+SETTLE_SECONDS = 3.0  # what a run set off (deferred entity writes, the store) is done by then
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages, one run each")
+    parser.add_argument(
+        "--profile", type=Path, help="folder for py-spy profiles of the typical configuration"
+    )
     args = parser.parse_args(argv)
     runs = 1 if args.quick else RUNS
-    counts = {1024: 300 if args.quick else 1000, 100 * 1024: 50 if args.quick else 200}
+    plan = cells(args.quick)
 
     generator = smtp_source()
     print(f"load generator: {generator.name}")
     work = Path(tempfile.mkdtemp(prefix="email-incidents-bench-"))
-    results: dict[tuple[str, int, int], float] = {}
+    results: dict[Cell, Measured] = {}
+    windows: dict[str, Window] = {}
     baseline_port = free_port()
     baseline = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(baseline_port)])
     try:
         wait_for_port(baseline_port, baseline)
 
-        empty_dir, full_dir = work / "empty", work / "full"
-        empty_port, full_port = free_port(), free_port()
+        empty_dir, empty_port = work / "empty", free_port()
         prepare_home_assistant(empty_dir, empty_port, incidents=False)
-        prepare_home_assistant(full_dir, full_port, incidents=True)
         empty = start_home_assistant(empty_dir, empty_dir / "hass.log")
         try:
             wait_for_port(empty_port, empty)
             setup_empty = setup_seconds(empty_dir)
         finally:
             stop_process(empty)
-        ours = start_home_assistant(full_dir, full_dir / "hass.log")
-        try:
-            wait_for_port(full_port, ours)
-            setup_full = setup_seconds(full_dir)
-            for size, count in counts.items():
-                for concurrency in (1, 20):
-                    for name, port in (("baseline", baseline_port), ("ours", full_port)):
-                        rates = [
-                            drive(generator, port, size, concurrency, count) for _ in range(runs)
-                        ]
-                        results[(name, size, concurrency)] = statistics.median(rates)
-            latencies = asyncio.run(
-                steady_latency(full_port, full_dir, 50, 5 if args.quick else 20)
-            )
-            stalls = asyncio.run(loop_stalls(full_port, full_dir))
-        finally:
-            stop_process(ours)
+
+        for configuration, extra in CONFIGURATIONS.items():
+            config_dir, port = work / configuration, free_port()
+            prepare_home_assistant(config_dir, port, incidents=True, configuration=extra)
+            ours = start_home_assistant(config_dir, config_dir / "hass.log")
+            try:
+                wait_for_port(port, ours)
+                setup = setup_seconds(config_dir)
+                if configuration == "minimal":
+                    setup_full = setup
+                for cell in (cell for cell in plan if cell.configuration == configuration):
+                    started = time.time()
+                    results[cell] = measure(generator, baseline_port, port, cell.load, runs)
+                    time.sleep(SETTLE_SECONDS)
+                    if configuration == "typical":
+                        windows[cell.path] = Window(started, time.time(), cell.load.count * runs)
+                if configuration == "minimal":
+                    stalls = asyncio.run(loop_stalls(port, config_dir))
+                    continue
+                latencies = asyncio.run(
+                    steady_latency(port, config_dir, 50, 5 if args.quick else 20)
+                )
+                if args.profile:
+                    args.profile.mkdir(parents=True, exist_ok=True)
+                    print("profiles of the typical configuration (py-spy):")
+                    for name, path in PATHS.items():
+                        load = Load(path, 1024, 20, 3000)
+                        profile(
+                            ours.pid,
+                            args.profile / f"typical-{name}.txt",
+                            partial(drive, generator, port, load),
+                        )
+            finally:
+                stop_process(ours)
+        rows = recorder_rows(work / "typical", windows)
     finally:
         stop_process(baseline)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{'size':>8} {'conc':>5} {'baseline/s':>11} {'ours/s':>9} {'ratio':>6}")
-    for size in counts:
-        for concurrency in (1, 20):
-            base = results[("baseline", size, concurrency)]
-            ours_rate = results[("ours", size, concurrency)]
-            label = f"{size // 1024} KiB"
-            print(
-                f"{label:>8} {concurrency:>5} {base:11.1f} {ours_rate:9.1f} {ours_rate / base:6.2f}"
-            )
+    print(
+        f"{'configuration':13} {'path':6} {'size':>7} {'conc':>4} {'baseline/s':>10} "
+        f"{'ours/s':>7} {'ratio':>5}"
+    )
+    for cell, measured in results.items():
+        size = f"{cell.load.size // 1024} KiB"
+        print(
+            f"{cell.configuration:13} {cell.path:6} {size:>7} {cell.load.concurrency:>4} "
+            f"{measured.baseline:10.1f} {measured.ours:7.1f} {measured.ratio:5.2f}"
+        )
+    print("rows the recorder wrote per e-mail (typical configuration, 1 KiB, 20 connections):")
+    for path, counts in rows.items():
+        print(
+            f"  {path:6} ours {counts.per_email(counts.ours):5.2f} "
+            f"(events {counts.ours['events'] / counts.emails:.2f}, "
+            f"states {counts.ours['states'] / counts.emails:.2f}, "
+            f"state attributes {counts.ours['state_attributes'] / counts.emails:.2f}); "
+            f"with the automation and the rest of Home Assistant "
+            f"{counts.per_email(counts.everyone):5.2f}"
+        )
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
-        f"latency end of DATA -> bus event at 50/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-        f"({len(latencies)} e-mails)"
+        f"latency end of DATA -> incident_created event at 50/s (typical): p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms ({len(latencies)} e-mails)"
     )
     print(
         f"setup of the integration: {setup_empty:.3f} s empty, {setup_full:.3f} s with "
@@ -573,9 +849,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     total_bytes, beyond_text = bytes_per_incident()
     print(f"memory per stored incident: {total_bytes} bytes, {beyond_text} beyond its text")
     rss_mb = rss_mb_10k_bodies()
-    ratio = results[("ours", 1024, 20)] / results[("baseline", 1024, 20)]
+
+    def ratio(configuration: str, path: str) -> float:
+        return next(
+            measured.ratio
+            for cell, measured in results.items()
+            if (cell.configuration, cell.path, cell.load.size, cell.load.concurrency)
+            == (configuration, path, 1024, 20)
+        )
+
+    rows_per_email = max(counts.per_email(counts.ours) for counts in rows.values())
     print(
-        f"RESULT ingest_ratio_1k_c20={ratio:.2f} p99_ms={p99:.1f} "
+        f"RESULT ingest_ratio_1k_c20={ratio('minimal', 'storm'):.2f} "
+        f"ingest_ratio_typical_storm={ratio('typical', 'storm'):.2f} "
+        f"ingest_ratio_typical_append={ratio('typical', 'append'):.2f} "
+        f"recorder_rows_per_email={rows_per_email:.2f} p99_ms={p99:.1f} "
         f"load_10k_s={setup_full:.3f} bytes_per_incident={beyond_text} "
         f"rss_mb_10k_bodies={rss_mb:.1f}"
     )

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Generator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.email_incidents.const import DOMAIN
+from custom_components.email_incidents.entity import BURST_WRITE_INTERVAL
 
 from .conftest import make_email
 
@@ -36,6 +40,13 @@ async def deliver(
     announced."""
     refused = await send_email(make_email(to=to, **email), recipients=(to,))
     assert refused == {}
+    await wait_for_burst_writes(hass)
+
+
+async def wait_for_burst_writes(hass: HomeAssistant) -> None:
+    """Let the entities written at most once a second during a burst of e-mails show the last."""
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=BURST_WRITE_INTERVAL))
     await hass.async_block_till_done()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import MATCH_ALL, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -16,7 +16,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.email_incidents.const import DOMAIN, EVENT_INCIDENT_PREFIX
+from custom_components.email_incidents.const import (
+    DOMAIN,
+    EVENT_EMAIL_RECEIVED,
+    EVENT_INCIDENT_PREFIX,
+)
 from custom_components.email_incidents.event import IncidentEventEntity
 
 from .conftest import policy_subentry, source_subentry
@@ -177,3 +181,60 @@ async def test_listener_removed_on_unload(
     assert len(entity_listeners()) == 1
     await hass.config_entries.async_unload(setup_integration.entry_id)
     assert entity_listeners() == []
+
+
+async def test_incident_details_stay_out_of_the_recorder(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
+) -> None:
+    """Each event writes the entity's state; what differs from one incident to the next is
+    in the attributes only for the moment (the recorded bus event carries it)."""
+    await deliver(hass, send_email)
+    state = hass.states.get(EVENTS)
+    assert state is not None
+    assert state.attributes["incident_id"] == "INC-1"
+    assert state.state_info is not None
+    assert {"incident_id", "summary", "key", "email_count"} <= state.state_info[
+        "unrecorded_attributes"
+    ]
+    assert "status" not in state.state_info["unrecorded_attributes"]
+
+
+async def test_email_received_only_while_listened_for(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
+) -> None:
+    """The recorder listens to every event: with nothing listening for the e-mail event by
+    name it is not fired (nothing to store); an automation listening gets every e-mail."""
+    seen_by_all: list[Event] = []
+
+    @callback
+    def _any_event(event: Event) -> None:
+        if event.event_type == EVENT_EMAIL_RECEIVED:
+            seen_by_all.append(event)
+
+    hass.bus.async_listen(MATCH_ALL, _any_event)
+    await deliver(hass, send_email, message_id="<first@example.com>")
+    assert seen_by_all == []
+
+    received = async_capture_events(hass, EVENT_EMAIL_RECEIVED)
+    await deliver(hass, send_email, message_id="<second@example.com>")
+    [event] = received
+    assert seen_by_all == [event]
+    assert event.data == {
+        "message_id": "<second@example.com>",
+        "from": "nas@example.com",
+        "subject": "Disk failure on volume 1",
+        "client": "127.0.0.1",
+        "recipients": ["nas@homeassistant.local"],
+        "received": FROZEN_TIME,
+        "size": event.data["size"],
+        "outcomes": [
+            {
+                "source_id": "source_nas",
+                "source_name": "NAS",
+                "outcome": "appended",
+                "incident_ids": ["INC-1"],
+                "key": None,
+            }
+        ],
+    }
+    assert event.data["size"] > 0

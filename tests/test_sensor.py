@@ -21,7 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.email_incidents.const import DOMAIN, SIGNAL_STATE_CHANGED
 
-from .conftest import source_subentry
+from .conftest import make_email, source_subentry
 from .entity_helpers import (
     FROZEN_TIME,
     SendEmail,
@@ -29,6 +29,7 @@ from .entity_helpers import (
     deliver,
     entity_id,
     only_platform,
+    wait_for_burst_writes,
 )
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -138,7 +139,7 @@ async def test_listener_counters(
     await deliver(hass, send_email, subject="Weekly report")
     refused = await send_email(recipients=("nas@homeassistant.local", "nobody@homeassistant.local"))
     assert list(refused) == ["nobody@homeassistant.local"]
-    await hass.async_block_till_done()
+    await wait_for_burst_writes(hass)
 
     states = {
         name: hass.states.get(f"sensor.email_incidents_listener_e_mails_{name}").state
@@ -184,3 +185,49 @@ async def test_only_what_changed_is_written(hass: HomeAssistant, send_email: Sen
     assert hass.states.get(LATEST).attributes["email_count"] == 2
     assert OPEN not in written
     assert STATUS not in written
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_a_burst_of_emails_is_written_once_a_second(
+    hass: HomeAssistant, send_email: SendEmail
+) -> None:
+    """The first e-mail after a quiet second is shown at once; those that follow within the
+    second by one write at its end, with the values the burst ended with. The status changes
+    at once, and so does everything after an action."""
+    received = "sensor.email_incidents_listener_e_mails_received"
+    written: list[str] = []
+
+    @callback
+    def _written(event: Event) -> None:
+        written.append(event.data["entity_id"])
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, _written)
+    # The test's clock stands still: every e-mail after the first is within the same second.
+    for number in range(1, 5):
+        assert await send_email(make_email(subject=f"Problem {number}")) == {}
+        await hass.async_block_till_done()
+        assert hass.states.get(STATUS).state == "pending"
+        assert hass.states.get(OPEN).state == "1"
+        assert hass.states.get(received).state == "1"
+    assert (written.count(OPEN), written.count(LATEST), written.count(received)) == (1, 1, 1)
+
+    await wait_for_burst_writes(hass)
+    assert hass.states.get(OPEN).state == "4"
+    assert hass.states.get(OPEN).attributes["pending"] == 4
+    assert hass.states.get(LATEST).attributes["incident_id"] == "INC-4"
+    assert hass.states.get(received).state == "4"
+    assert (written.count(OPEN), written.count(LATEST), written.count(received)) == (2, 2, 2)
+
+    await _call(hass, "resolve_incident", incident_id="INC-4")
+    assert hass.states.get(OPEN).state == "3"
+    assert hass.states.get(LATEST).attributes["incident_id"] == "INC-4"
+    assert hass.states.get(LATEST).state == "resolved"
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_what_changes_with_every_email_is_not_recorded(hass: HomeAssistant) -> None:
+    state = hass.states.get(LATEST)
+    assert state is not None
+    assert state.state_info is not None
+    assert {"email_count", "last_email"} <= state.state_info["unrecorded_attributes"]
+    assert "incident_id" not in state.state_info["unrecorded_attributes"]

@@ -1,4 +1,4 @@
-"""Benchmark-only integration: records when each e-mail's bus event fires, when the event loop
+"""Benchmark-only integration: records when each new incident's bus event fires, when the event loop
 was late to run a 10 ms timer, and how long the integrations took to set up, in files the
 benchmark reads."""
 
@@ -36,9 +36,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
                 stalls.append(f"{time.time():.6f} {late:.6f}\n")
 
     @callback
-    def _email_received(event: Event) -> None:
+    def _incident_created(event: Event) -> None:
         # Only the moment is taken here: the probe must not slow down what it measures.
-        pending.append(f"{time.time():.6f} {event.data['message_id']}\n")
+        pending.append(f"{time.time():.6f} {event.data['summary']}\n")
 
     def _append(path: Path, lines: list[str]) -> None:
         with path.open("a", encoding="utf-8") as file:
@@ -56,7 +56,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             json.dumps(async_get_setup_timings(hass)), encoding="utf-8"
         )
 
-    hass.bus.async_listen("email_incidents_email_received", _email_received)
+    hass.bus.async_listen("email_incidents_incident_created", _incident_created)
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, _started)
     async_track_time_interval(hass, _flush, FLUSH_INTERVAL)
     hass.async_create_background_task(_watch_loop(), f"{DOMAIN} loop watch")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
+import math
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -17,6 +19,10 @@ from .core.config import SourceConfig
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 MANUFACTURER = "Email Incidents"
+# Entities whose value changes with every e-mail (counters, the last e-mail, the open incidents)
+# are written at once after a quiet second, and during a burst of e-mails at most once a second,
+# the last time with the values the burst ended with.
+BURST_WRITE_INTERVAL = 1.0
 
 
 def source_ids(entry: ConfigEntry) -> list[str]:
@@ -90,6 +96,11 @@ class EmailIncidentsEntity(Entity):
     # What the state showed when it was last written: the entities of an alert source hear of
     # every batch of its e-mails, and most of them show the same as before.
     _shown: tuple[object, ...] | None = None
+    # True for entities whose value changes with every e-mail: a burst of e-mails writes them
+    # once a second instead of hundreds of times, each write a row in the recorder's database.
+    _changes_with_every_email = False
+    _last_written = -math.inf
+    _deferred_write: asyncio.TimerHandle | None = None
 
     def __init__(
         self,
@@ -125,10 +136,41 @@ class EmailIncidentsEntity(Entity):
             self.async_on_remove(
                 async_dispatcher_connect(self.hass, signal, self._async_state_changed)
             )
+        self.async_on_remove(self._cancel_deferred_write)
 
     @callback
-    def _async_state_changed(self) -> None:
-        shown = (self.available, self.state, self.extra_state_attributes)
-        if shown != self._shown:
-            self._shown = shown
+    def _async_state_changed(self, by_emails_only: bool = False) -> None:
+        if self._changes_with_every_email and by_emails_only:
+            if self._deferred_write is not None:
+                return  # it writes what is shown by then
+            wait = self._last_written + BURST_WRITE_INTERVAL - self.hass.loop.time()
+            if wait > 0:
+                self._deferred_write = self.hass.loop.call_later(wait, self._async_write_deferred)
+                return
+        self._cancel_deferred_write()
+        self._async_write_if_changed()
+
+    @callback
+    def _async_write_deferred(self) -> None:
+        self._deferred_write = None
+        self._async_write_if_changed()
+
+    @callback
+    def _async_write_if_changed(self) -> None:
+        if self._shows_something_new():
+            self._last_written = self.hass.loop.time()
             self.async_write_ha_state()
+
+    def _shows_something_new(self) -> bool:
+        """Whether the state would differ from the one last written (remembered as written)."""
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown == self._shown:
+            return False
+        self._shown = shown
+        return True
+
+    @callback
+    def _cancel_deferred_write(self) -> None:
+        if self._deferred_write is not None:
+            self._deferred_write.cancel()
+            self._deferred_write = None

@@ -35,6 +35,10 @@ async def async_setup_entry(
 class IncidentEventEntity(EmailIncidentsEntity, EventEntity):
     """Fires with the incident in its attributes, for automations and the logbook."""
 
+    # What tells one incident from the next stays out of the recorder's database: the
+    # incident's own bus event, recorded next to this state, carries all of it.
+    _unrecorded_attributes = frozenset({"incident_id", "summary", "key", "email_count"})
+
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.runtime.incident_listeners.append(self._async_incident_event)

@@ -101,7 +101,13 @@ def async_fire_email_received(
     outcomes: tuple[SourceOutcome, ...],
     received: datetime,
 ) -> None:
-    runtime.hass.bus.async_fire(
+    bus = runtime.hass.bus
+    # Only when something listens for it by name (an automation, a script waiting for it, a
+    # subscription): the recorder, which listens to every event, would otherwise store a row
+    # for each e-mail that nobody reads, hundreds a second in an alert storm.
+    if not bus.async_listeners().get(EVENT_EMAIL_RECEIVED):
+        return
+    bus.async_fire(
         EVENT_EMAIL_RECEIVED,
         {
             "message_id": cut(email.message_id),

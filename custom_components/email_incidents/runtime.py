@@ -111,6 +111,7 @@ class EmailIncidentsRuntime:
         self._flush_handle: asyncio.Handle | None = None
         self._changed_devices: set[str] = set()
         self._all_changed = False
+        self._changed_by_emails_only = True
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -256,7 +257,9 @@ class EmailIncidentsRuntime:
         self._remember(delivery, email, now, result.outcomes)
         async_fire_email_received(self, email, delivery.client, result.outcomes, now)
         self._publish(result.events)
-        self._after_change([LISTENER_DEVICE, *(outcome.source_id for outcome in result.outcomes)])
+        self._after_change(
+            [LISTENER_DEVICE, *(outcome.source_id for outcome in result.outcomes)], by_email=True
+        )
         return _delivery_reply(result)
 
     def record_refusal(self, cause: RefusalCause, client: str, detail: str = "") -> None:
@@ -274,7 +277,7 @@ class EmailIncidentsRuntime:
                 f": {detail}" if detail else "",
             )
         self._schedule_background_save()
-        self._after_change([LISTENER_DEVICE])
+        self._after_change([LISTENER_DEVICE], by_email=True)
 
     def _remember(
         self,
@@ -315,14 +318,19 @@ class EmailIncidentsRuntime:
                 listener(event)
 
     @callback
-    def _after_change(self, devices: Iterable[str] | None = None) -> None:
+    def _after_change(
+        self, devices: Iterable[str] | None = None, *, by_email: bool = False
+    ) -> None:
         """Reschedule the next deadline and write the states of the entities of `devices`
         (alert sources or the listener; all when None) once, at the end of this turn of the
-        loop: the e-mails acknowledged by one write cost one pass, not one per e-mail."""
+        loop: the e-mails acknowledged by one write cost one pass, not one per e-mail. Changes
+        made only by e-mails may wait for a burst's once-a-second write; any other change (an
+        action, a deadline) is shown at once."""
         if devices is None:
             self._all_changed = True
         else:
             self._changed_devices.update(devices)
+        self._changed_by_emails_only &= by_email
         if self._flush_handle is None:
             self._flush_handle = self.hass.loop.call_soon(self._flush_changes)
 
@@ -336,10 +344,12 @@ class EmailIncidentsRuntime:
             if self._all_changed
             else [state_changed_signal(entry_id, device) for device in self._changed_devices]
         )
+        by_emails_only = self._changed_by_emails_only
         self._all_changed = False
         self._changed_devices = set()
+        self._changed_by_emails_only = True
         for signal in signals:
-            async_dispatcher_send(self.hass, signal)
+            async_dispatcher_send(self.hass, signal, by_emails_only)
 
     @callback
     def _schedule_background_save(self) -> None:

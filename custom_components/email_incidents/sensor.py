@@ -34,6 +34,7 @@ class SourceSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[EmailIncidentsRuntime, str], SourceValue]
     attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _s: {}
+    changes_with_every_email: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +91,7 @@ SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
     SourceSensorDescription(
         key="open_incidents",
         translation_key="open_incidents",
+        changes_with_every_email=True,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda runtime, source_id: runtime.engine.open_count(source_id),
         attributes_fn=_open_attributes,
@@ -104,6 +106,7 @@ SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
     SourceSensorDescription(
         key="latest_incident",
         translation_key="latest_incident",
+        changes_with_every_email=True,
         device_class=SensorDeviceClass.ENUM,
         options=[status.value for status in IncidentStatus],
         value_fn=_latest,
@@ -174,6 +177,7 @@ async def async_setup_entry(
 
 class ListenerSensor(EmailIncidentsEntity, SensorEntity):
     entity_description: ListenerSensorDescription
+    _changes_with_every_email = True
 
     @property
     def native_value(self) -> int | datetime | None:
@@ -182,7 +186,14 @@ class ListenerSensor(EmailIncidentsEntity, SensorEntity):
 
 class SourceSensor(EmailIncidentsEntity, SensorEntity):
     entity_description: SourceSensorDescription
-    _unrecorded_attributes = frozenset({"incidents"})
+    # What changes with every e-mail stays out of the recorder's database.
+    _unrecorded_attributes = frozenset({"incidents", "email_count", "last_email"})
+
+    def __init__(
+        self, runtime: EmailIncidentsRuntime, description: SourceSensorDescription, source_id: str
+    ) -> None:
+        super().__init__(runtime, description, source_id)
+        self._changes_with_every_email = description.changes_with_every_email
 
     @property
     def native_value(self) -> SourceValue:

@@ -96,6 +96,7 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     """Items are the open incidents; only checking off is allowed."""
 
     _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
+    _changes_with_every_email = True
     # Built when first asked for after a change, not on every state write: a busy source
     # has hundreds of open incidents and its state is just their number.
     _items: list[TodoItem] | None = None
@@ -164,11 +165,18 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         return self._items
 
     @callback
-    def _async_state_changed(self) -> None:
+    def _async_state_changed(self, by_emails_only: bool = False) -> None:
+        self._items = None  # the items are read when asked for, the state may be written later
+        super()._async_state_changed(by_emails_only)
+
+    def _shows_something_new(self) -> bool:
         # Always written: the items may change while their number stays the same, and writing
         # is what tells the to-do list cards.
-        self._items = None
-        self.async_write_ha_state()
+        return True
+
+    @callback
+    def _async_write_if_changed(self) -> None:
+        super()._async_write_if_changed()
         if self._unread():
             self.runtime.entry.async_create_task(
                 self.hass, self._async_refresh_bodies(), f"{self.entity_id} latest e-mails"
