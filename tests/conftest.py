@@ -15,6 +15,7 @@ from typing import Any
 from homeassistant.components import http
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -55,6 +56,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def find_device(registry: dr.DeviceRegistry, entry_id: str, identifier: str) -> dr.DeviceEntry:
+    """The entry's device with our identifier (the listener's is the entry id, a source's its
+    subentry id). Found among the entry's devices: newer Home Assistants deprecate the lookup by
+    identifier alone."""
+    [device] = [
+        device
+        for device in dr.async_entries_for_config_entry(registry, entry_id)
+        if (DOMAIN, identifier) in device.identifiers
+    ]
+    return device
+
+
 class RecordingHandler(logging.Handler):
     """Keeps every record it is given."""
 
@@ -64,6 +77,26 @@ class RecordingHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+# How Home Assistant starts its report of a custom integration using something deprecated or
+# wrong ("... Please create a bug report"): users must never see one from us.
+REPORTED_USE = "Detected that custom integration"
+
+
+@pytest.fixture(autouse=True)
+def no_reported_use() -> Generator[list[logging.LogRecord]]:
+    """Fails the test when Home Assistant reports our integration's use of something
+    deprecated. Yields the warnings logged meanwhile (its own handler, not caplog: see
+    `integration_log`)."""
+    handler = RecordingHandler()
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler.records
+    root.removeHandler(handler)
+    if reports := [r.getMessage() for r in handler.records if REPORTED_USE in r.getMessage()]:
+        pytest.fail("Home Assistant reported:\n" + "\n".join(reports), pytrace=False)
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.email_incidents.const import DOMAIN
-
-from .conftest import make_email, policy_subentry, source_subentry
+from .conftest import find_device, make_email, policy_subentry, source_subentry
 from .entity_helpers import SendEmail, deliver
 
 BLUEPRINT_PATH = "email_incidents/notify_on_incident.yaml"
@@ -127,8 +125,7 @@ async def test_automation_from_the_blueprint_notifies_about_its_source(
     installed = Path(hass.config.path("blueprints", "automation", BLUEPRINT_PATH))
     installed.parent.mkdir(parents=True)
     shutil.copy(BLUEPRINT, installed)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "source_nas")})
-    assert device is not None
+    device = find_device(dr.async_get(hass), config_entry.entry_id, "source_nas")
     assert await async_setup_component(
         hass,
         "automation",

@@ -17,22 +17,17 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.device_trigger import async_get_triggers
 
+from .conftest import find_device
 from .entity_helpers import SendEmail, deliver
 
 TRIGGER_TYPES = ["created", "updated", "accepted", "resolved", "escalated", "snoozed"]
-
-
-def _device(device_registry: dr.DeviceRegistry, identifier: str) -> dr.DeviceEntry:
-    device = device_registry.async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None
-    return device
 
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_triggers_of_an_alert_source(
     hass: HomeAssistant, device_registry: dr.DeviceRegistry, config_entry: MockConfigEntry
 ) -> None:
-    source = _device(device_registry, "source_nas")
+    source = find_device(device_registry, config_entry.entry_id, "source_nas")
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, source.id)
     ours = [trigger for trigger in triggers if trigger["domain"] == DOMAIN]
     assert ours == [
@@ -45,16 +40,19 @@ async def test_triggers_of_an_alert_source(
         }
         for trigger_type in TRIGGER_TYPES
     ]
-    listener = _device(device_registry, config_entry.entry_id)
+    listener = find_device(device_registry, config_entry.entry_id, config_entry.entry_id)
     assert await async_get_triggers(hass, listener.id) == []
     assert await async_get_triggers(hass, "no-such-device") == []
 
 
 @pytest.mark.usefixtures("setup_integration")
 async def test_trigger_runs_an_automation(
-    hass: HomeAssistant, device_registry: dr.DeviceRegistry, send_email: SendEmail
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    config_entry: MockConfigEntry,
+    send_email: SendEmail,
 ) -> None:
-    source = _device(device_registry, "source_nas")
+    source = find_device(device_registry, config_entry.entry_id, "source_nas")
     calls = async_mock_service(hass, "test", "automation")
     assert await async_setup_component(
         hass,

@@ -23,7 +23,7 @@ from custom_components.email_incidents.const import (
 )
 from custom_components.email_incidents.event import IncidentEventEntity
 
-from .conftest import policy_subentry, source_subentry
+from .conftest import find_device, policy_subentry, source_subentry
 from .entity_helpers import (
     FROZEN_TIME,
     SendEmail,
@@ -79,8 +79,7 @@ async def test_every_event_type(
         event_type: async_capture_events(hass, f"{EVENT_INCIDENT_PREFIX}{event_type}")
         for event_type in ("created", "updated", "accepted", "resolved", "escalated")
     }
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "source_nas")})
-    assert device is not None
+    device = find_device(device_registry, setup_integration.entry_id, "source_nas")
     incident = {
         "incident_id": "INC-1",
         "summary": "Disk failure on volume 1",

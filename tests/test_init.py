@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from types import MappingProxyType
 from typing import Any
@@ -9,12 +10,14 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.frame import report_usage
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import DOMAIN, SUBENTRY_SOURCE
 from custom_components.email_incidents.store import storage_path
 
-from .conftest import policy_subentry, source_subentry
+from .conftest import REPORTED_USE, find_device, policy_subentry, source_subentry
 
 
 def _source_devices(device_registry: dr.DeviceRegistry, entry_id: str) -> dict[str, str | None]:
@@ -23,9 +26,18 @@ def _source_devices(device_registry: dr.DeviceRegistry, entry_id: str) -> dict[s
     for device in dr.async_entries_for_config_entry(device_registry, entry_id):
         [(_domain, identifier)] = device.identifiers
         if identifier != entry_id:
-            [subentry_id] = device.config_entries_subentries[entry_id]
-            found[identifier] = subentry_id
+            found[identifier] = _subentry(device, entry_id)
     return found
+
+
+def _subentry(device: dr.DeviceEntry, entry_id: str) -> str | None:
+    """The subentry a device belongs to: its own field where a device belongs to one entry,
+    the deprecated per-entry mapping before that."""
+    if hasattr(device, "config_subentry_id"):
+        subentry_id: str | None = device.config_subentry_id
+        return subentry_id
+    [subentry_id] = device.config_entries_subentries[entry_id]
+    return subentry_id
 
 
 def _listening(port: int) -> bool:
@@ -41,10 +53,8 @@ async def test_setup_creates_the_devices(
 ) -> None:
     entry = setup_integration
     assert entry.state is ConfigEntryState.LOADED
-    listener = device_registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    source = device_registry.async_get_device(identifiers={(DOMAIN, "source_nas")})
-    assert listener is not None
-    assert source is not None
+    listener = find_device(device_registry, entry.entry_id, entry.entry_id)
+    source = find_device(device_registry, entry.entry_id, "source_nas")
     assert (listener.name, listener.entry_type) == (
         "Email Incidents listener",
         dr.DeviceEntryType.SERVICE,
@@ -177,3 +187,15 @@ async def test_an_entry_of_a_newer_release_is_not_touched(
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.MIGRATION_ERROR
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_a_report_of_deprecated_use_is_caught(
+    hass: HomeAssistant, no_reported_use: list[logging.LogRecord]
+) -> None:
+    """What every test fails on: Home Assistant's report that our integration uses something
+    deprecated, as it logs it to users."""
+    report_usage("uses a test's deprecated thing", integration_domain=DOMAIN)
+    [report] = [r.getMessage() for r in no_reported_use if REPORTED_USE in r.getMessage()]
+    assert report.startswith(f"{REPORTED_USE} '{DOMAIN}' uses a test's deprecated thing")
+    no_reported_use.clear()  # caught: this test passes

@@ -21,7 +21,7 @@ from custom_components.email_incidents.core.models import (
     Priority,
 )
 
-from .conftest import FailingDisk, source_subentry
+from .conftest import FailingDisk, find_device, source_subentry
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -104,9 +104,7 @@ async def test_resolve_by_source_and_key(
 ) -> None:
     """The source is the alert source's device, its sub-entry id or its name."""
     if source == "device":
-        device = device_registry.async_get_device(identifiers={(DOMAIN, "source_nas")})
-        assert device is not None
-        source = device.id
+        source = find_device(device_registry, setup_integration.entry_id, "source_nas").id
     for _ in range(2):
         await _call(hass, "create_incident", source="source_nas", summary="UPS", key="ups")
     await _call(hass, "create_incident", source="source_nas", summary="Fan", key="fan")
@@ -132,8 +130,7 @@ async def test_resolve_refusals(
         "unknown_source",
         {"source": "printer"},
     )
-    listener = device_registry.async_get_device(identifiers={(DOMAIN, config_entry.entry_id)})
-    assert listener is not None
+    listener = find_device(device_registry, config_entry.entry_id, config_entry.entry_id)
     refused = await _refused(hass, "resolve_incident", source=listener.id, key="x")
     assert refused.translation_key == "unknown_source"
     refused = await _refused(hass, "resolve_incident", source="NAS", key="ups")

@@ -70,22 +70,31 @@ def source_device_info(runtime: EmailIncidentsRuntime, source_id: str) -> Device
         manufacturer=MANUFACTURER,
         model="Alert source",
         entry_type=DeviceEntryType.SERVICE,
-        via_device=(DOMAIN, runtime.entry.entry_id),
     )
 
 
 @callback
 def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
-    """Create the listener's device before any entity (source devices point at it) and remove
-    the devices of alert sources deleted while the entry was not loaded."""
+    """Create the listener's device and each alert source's device under it before any entity,
+    and remove the devices of alert sources deleted while the entry was not loaded. A source
+    device is linked to the listener's by device id: every supported Home Assistant accepts
+    that, while the link by identifier (`via_device`) is deprecated in newer ones."""
     registry = dr.async_get(hass)
-    registry.async_get_or_create(
-        config_entry_id=entry.entry_id, **listener_device_info(entry.runtime_data)
+    runtime = entry.runtime_data
+    listener = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, **listener_device_info(runtime)
     )
+    for source_id in source_ids(entry):
+        device = registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=source_id,
+            **source_device_info(runtime, source_id),
+        )
+        registry.async_update_device(device.id, via_device_id=listener.id)
     current = {entry.entry_id, *source_ids(entry)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device.id)
 
 
 class EmailIncidentsEntity(Entity):

@@ -466,7 +466,11 @@ class EmailIncidentsRuntime:
 
     def device_id(self, source_id: str) -> str | None:
         if source_id not in self._device_ids:
-            device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, source_id)})
+            # Among the entry's own devices: a lookup by identifier alone is deprecated once
+            # identifiers are unique per config entry only.
+            registry = dr.async_get(self.hass)
+            devices = dr.async_entries_for_config_entry(registry, self.entry.entry_id)
+            device = next((d for d in devices if (DOMAIN, source_id) in d.identifiers), None)
             if device is None:
                 return None
             self._device_ids[source_id] = device.id

@@ -390,28 +390,27 @@ class IncidentStore:
         if self._next_group is None:
             self._next_group = self._hass.loop.create_future()
         group = self._next_group
-        if self._writer is None:
+        # A writer started eagerly may finish before it is even assigned here (when its
+        # first write fails at once), so a finished one counts as none.
+        if self._writer is None or self._writer.done():
             self._writer = self._hass.async_create_background_task(
                 self._async_write_groups(), f"{DOMAIN} store writer"
             )
         await asyncio.shield(group)
 
     async def _async_write_groups(self) -> None:
-        try:
-            while (group := self._next_group) is not None:
-                self._next_group = None
-                try:
-                    write = self._prepare()
-                    size = await self._hass.async_add_executor_job(self._write, write)
-                except (OSError, WriteError, TypeError, ValueError) as err:
-                    self._fail(group, err)
-                    continue
-                self._written(write, size)
-                group.set_result(None)
-                if write.records:
-                    self._announce_written(write.records.keys())
-        finally:
-            self._writer = None
+        while (group := self._next_group) is not None:
+            self._next_group = None
+            try:
+                write = self._prepare()
+                size = await self._hass.async_add_executor_job(self._write, write)
+            except (OSError, WriteError, TypeError, ValueError) as err:
+                self._fail(group, err)
+                continue
+            self._written(write, size)
+            group.set_result(None)
+            if write.records:
+                self._announce_written(write.records.keys())
 
     def _prepare(self) -> _Write:
         """Take and encode the changes on the loop, where the state cannot change meanwhile."""

@@ -75,7 +75,12 @@ def test_hidden_content_is_dropped() -> None:
         "<!-- comment -->still</body></html>"
     )
     assert html_to_text(html) == "shown still"
+    # An unclosed <title> hides nothing after <body>, with any Python's HTML parser.
     assert html_to_text("<head><title>unclosed head<body>body text") == "body text"
+    assert html_to_text("<title>T<p>hidden</p><body><p>one</p>two") == "one\ntwo"
+    assert html_to_text("<title>a<title>b<body>c") == "c"
+    assert html_to_text("<title>only &lt;a title&gt;") == ""
+    assert html_to_text("<title>closed <b>x</b></title>shown") == "shown"
     assert html_to_text("a<script/> b") == "a b"
     assert html_to_text("a</style>b</head>c") == "abc"
 

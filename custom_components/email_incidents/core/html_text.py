@@ -39,6 +39,9 @@ class _TextExtractor(HTMLParser):
         # so that empty cells add nothing.
         self._separator_due = False
         self._hidden: list[str] = []
+        # The text of the open <title>. Python 3.14's parser reads a <title> as plain text up
+        # to </title>: when it is never closed, this holds the rest of the e-mail unparsed.
+        self._title_text: list[str] = []
         self._preformatted = 0
         self._pre_just_opened = False  # a newline right after <pre> is not shown
         self._lists: list[int | None] = []  # next number of each open <ol>, None for a <ul>
@@ -83,6 +86,7 @@ class _TextExtractor(HTMLParser):
             return
         if tag == "body":
             self._hidden.clear()  # browsers end an unclosed <head> at <body>
+            self._title_text.clear()
         if self._hidden:
             return
         if tag in _LIST_TAGS:
@@ -111,6 +115,8 @@ class _TextExtractor(HTMLParser):
         if tag in _HIDDEN:
             if tag in self._hidden:
                 del self._hidden[self._hidden.index(tag) :]
+            if "title" not in self._hidden:
+                self._title_text.clear()
             return
         if self._hidden:
             return
@@ -132,6 +138,8 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._hidden:
+            if self._hidden[-1] == "title":
+                self._title_text.append(data)
             return
         if self._pre_just_opened:
             self._pre_just_opened = False
@@ -143,6 +151,17 @@ class _TextExtractor(HTMLParser):
             self._write_preformatted(data)
         else:
             self._write(_HTML_SPACES.sub(" ", data))
+
+    def unclosed_title_text(self) -> str:
+        """After close(): the text of a <title> that was never closed, for reading as markup
+        like any parser before Python 3.14 did (its <body> ends the head); the parser is reset
+        for it, the title stays open."""
+        if "title" not in self._hidden:
+            return ""
+        text = "".join(self._title_text)
+        self._title_text.clear()
+        self.reset()
+        return text
 
     def _list_marker(self) -> str:
         indent = "  " * max(0, len(self._lists) - 1)
@@ -176,9 +195,13 @@ def html_to_text(html: str) -> str:
     as "text (url)" when the text is not the url itself, and whitespace collapses the way a
     browser collapses it. Never raises on malformed HTML."""
     extractor = _TextExtractor()
-    try:
-        extractor.feed(html)
-        extractor.close()
-    except (AssertionError, ValueError):  # html.parser's own guards on broken declarations
-        pass
+    markup = html
+    while markup:
+        try:
+            extractor.feed(markup)
+            extractor.close()
+        except (AssertionError, ValueError):  # html.parser's own guards on broken declarations
+            pass
+        unparsed = extractor.unclosed_title_text()
+        markup = unparsed if len(unparsed) < len(markup) else ""  # shorter each round: ends
     return extractor.text()
