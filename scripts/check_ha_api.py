@@ -1,6 +1,6 @@
 """Compatibility guard: every Home Assistant name the integration imports must exist in the oldest
-supported release (the installed one) and in the newest release on PyPI, and no API that newer
-releases removed may be used.
+supported release (the installed one) and in the newest release on PyPI, nothing the newest
+release marks deprecated may be used, and no API that newer releases removed may be used.
 
 The newest release needs a newer Python than ours, so its source is read, never imported: with
 `ast` where our Python can parse it, else with a line scan.
@@ -116,12 +116,81 @@ def exists_installed(imported: ImportedName) -> bool:
     return True
 
 
+@dataclass
+class Deprecations:
+    """What one module of a release marks deprecated."""
+
+    module_level: set[str]  # its functions, classes, constants and aliases
+    members: set[str]  # methods and properties of its classes
+    parameters: set[str]  # keyword parameters of the functions and classes it defines
+    defined: set[str]  # every function, method and class it defines
+
+
+# The ways Home Assistant marks something deprecated: a report_usage message ("calls
+# `device_registry.async_get_device`, which is deprecated ..."), @deprecated_function or
+# @deprecated_class, _DEPRECATED_X = DeprecatedConstant(...) or DeprecatedAlias(...) for X,
+# a table _DEPRECATED_..._PARAMETERS = {"via_device": ...}, and ":param x: Deprecated." in a
+# docstring.
+_DEPRECATED_MESSAGE = re.compile(
+    r"(?:calls|accesses|uses|passes) `?(?:[\w.]+\.)?(\w+)`?,? which is deprecated"
+)
+_DEPRECATED_DECORATOR = re.compile(r"^\s*@deprecated_(?:function|class)\b")
+_DEFINITION = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+(\w+)")
+_DEPRECATED_CONSTANT = re.compile(r"^_DEPRECATED_(\w+)\s*=\s*Deprecated\w*\(")
+_DEPRECATED_TABLE = re.compile(r"^_DEPRECATED_\w+\s*(?::[^=]*)?=\s*\{")
+_TABLE_KEY = re.compile(r'^\s+"(\w+)"\s*:')
+_DEPRECATED_PARAMETER = re.compile(r":param (\w+): Deprecated\b")
+# Implicit concatenation of string literals over lines: joined, a message is on one line.
+_STRING_BREAK = re.compile(r"[\"']\s*\n\s*[rf]*[\"']")
+
+
+def deprecations(source: str) -> Deprecations:
+    """Read from the source, never imported, so that any Python can read any release. A
+    function that reports its own use is module-level when it is; everything else reported
+    inside a class is one of its members."""
+    found = Deprecations(set(), set(), set(_DEPRECATED_PARAMETER.findall(source)), set())
+    top_level = ""  # the module-level function or class the line is in
+    decorated = in_table = False
+    for line in _STRING_BREAK.sub("", source).splitlines():
+        if in_table:
+            in_table = not line.startswith("}")
+            if match := _TABLE_KEY.match(line):
+                found.parameters.add(match[1])
+            continue
+        if match := _DEFINITION.match(line):
+            indent, name = match.groups()
+            found.defined.add(name)
+            if not indent:
+                top_level = name
+            if decorated:
+                (found.members if indent else found.module_level).add(name)
+                decorated = False
+        elif _DEPRECATED_DECORATOR.match(line):
+            decorated = True
+        elif match := _DEPRECATED_CONSTANT.match(line):
+            found.module_level.add(match[1])
+        elif _DEPRECATED_TABLE.match(line):
+            in_table = True
+        for name in _DEPRECATED_MESSAGE.findall(line):
+            (found.module_level if name == top_level else found.members).add(name)
+    return found
+
+
 class SourceTree:
     """Top-level names of the modules in an unpacked release, read without importing."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._cache: dict[str, set[str] | None] = {}
+        self._deprecations: dict[str, Deprecations | None] = {}
+
+    def deprecations(self, module: str) -> Deprecations | None:
+        if module not in self._deprecations:
+            path = self.module_path(module)
+            self._deprecations[module] = (
+                None if path is None else deprecations(path.read_text(encoding="utf-8"))
+            )
+        return self._deprecations[module]
 
     def module_path(self, module: str) -> Path | None:
         base = self.root.joinpath(*module.split("."))
@@ -259,6 +328,61 @@ def check(names: list[ImportedName], newest: SourceTree, forbidden: list[str]) -
     return problems
 
 
+def deprecated_uses(root: Path, names: list[ImportedName], newest: SourceTree) -> list[str]:
+    """Uses in the integration of what the newest release marks deprecated in the modules it
+    imports: names imported from a module or read from it, methods and properties by name,
+    keyword arguments to the functions and classes of the module that deprecates them."""
+    modules = {name.module for name in names} | {f"{n.module}.{n.name}" for n in names if n.name}
+    marked = {module: found for module in sorted(modules) if (found := newest.deprecations(module))}
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = _module_aliases(tree, marked)
+        for node in ast.walk(tree):
+            problems.extend(
+                f"{where}:{getattr(node, 'lineno', 0)}: {module}: `{name}` is deprecated in "
+                "the newest release"
+                for module, name in _deprecated_in(node, marked, aliases)
+            )
+    return problems
+
+
+def _module_aliases(tree: ast.Module, marked: dict[str, Deprecations]) -> dict[str, str]:
+    """The names the file gives the marked modules (`device_registry as dr`: dr)."""
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if (module := f"{node.module}.{alias.name}") in marked:
+                    aliases[alias.asname or alias.name] = module
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname and a.name in marked})
+    return aliases
+
+
+def _deprecated_in(
+    node: ast.AST, marked: dict[str, Deprecations], aliases: dict[str, str]
+) -> list[tuple[str, str]]:
+    match node:
+        case ast.ImportFrom(module=str(module), level=0) if module in marked:
+            return [(module, a.name) for a in node.names if a.name in marked[module].module_level]
+        case ast.Attribute(value=ast.Name(id=alias), attr=attr) if (
+            alias in aliases and attr in marked[aliases[alias]].module_level
+        ):
+            return [(aliases[alias], attr)]
+        case ast.Attribute(attr=attr):
+            return [(module, attr) for module, found in marked.items() if attr in found.members]
+        case ast.Call(func=ast.Attribute(attr=callee) | ast.Name(id=callee), keywords=keywords):
+            return [
+                (module, keyword.arg)
+                for keyword in keywords
+                for module, found in marked.items()
+                if keyword.arg in found.parameters and callee in found.defined
+            ]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--integration", type=Path, default=INTEGRATION)
@@ -270,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     newest_version, newest = newest_release(args.cache)
     names = imported_names(args.integration)
     problems = check(names, newest, forbidden_uses(args.integration))
+    problems += deprecated_uses(args.integration, names, newest)
     for problem in problems:
         print(problem)
     print(

@@ -51,7 +51,53 @@ def newest_release(tmp_path: Path) -> Path:
     )
     _write(root, "homeassistant/helpers/__init__.py", "")
     _write(root, "homeassistant/helpers/storage.py", "class Store:\n    pass\n")
+    _write(root, "homeassistant/helpers/device_registry.py", DEVICE_REGISTRY)
+    _write(root, "homeassistant/helpers/sun.py", SUN)
     return root
+
+
+# How the newest release marks what it deprecates (shortened from its real source).
+DEVICE_REGISTRY = """
+_DEPRECATED_DEVICE_INFO_PARAMETERS: dict[str, tuple[str, str | None]] = {
+    "default_name": ("2027.9.0", "name"),
+    "via_device": ("2027.8.0", "via_device_id"),
+}
+_DEPRECATED_DISABLED_INTEGRATION = DeprecatedConstantEnum(DeviceEntryDisabler.INTEGRATION, "2027.1")
+class DeviceInfo(TypedDict, total=False):
+    name: str
+class DeviceEntry:
+    @property
+    @deprecated_function("code which ignores suggested_area", breaks_in_ha_version="2026.9")
+    def suggested_area(self) -> str | None:
+        return None
+class DeviceRegistry:
+    def async_get_device(self, identifiers=None):
+        report_usage(
+            "calls `device_registry.async_get_device`, which is deprecated because "
+            "identifiers are no longer unique",
+            breaks_in_ha_version="2027.8.0",
+        )
+    def async_get_or_create(self, *, config_entry_id, via_device_id=None, **kwargs): ...
+    def async_update_device(self, device_id, *, remove_config_entry_id=UNDEFINED, **kwargs):
+        \"\"\"Update a device.
+
+        :param remove_config_entry_id: Deprecated. Use async_remove_device.
+        \"\"\"
+    def async_remove_device(self, device_id): ...
+def async_entries_for_config_entry(registry, config_entry_id): ...
+"""
+SUN = """
+@deprecated_function("homeassistant.helpers.sun.get_astral_observer", breaks_in_ha_version="2027.7")
+@callback
+def get_astral_location(hass): ...
+def async_register_info(hass, domain, info_callback):
+    report_usage(
+        "calls sun.async_register_info, which is deprecated; "
+        "add a platform instead",
+    )
+class Registration:
+    def async_register_info(self, info_callback): ...
+"""
 
 
 def _integration(tmp_path: Path, source: str) -> Path:
@@ -128,3 +174,70 @@ def test_integration_imports_are_all_found_in_the_installed_release(guard: Modul
     assert len(names) > 20
     assert [str(name) for name in names if not guard.exists_installed(name)] == []
     assert guard.forbidden_uses(guard.INTEGRATION) == []
+
+
+def test_deprecations_are_read_from_the_source(guard: ModuleType) -> None:
+    found = guard.deprecations(DEVICE_REGISTRY)
+    assert found.module_level == {"DISABLED_INTEGRATION"}
+    assert found.members == {"async_get_device", "suggested_area"}
+    assert found.parameters == {"default_name", "via_device", "remove_config_entry_id"}
+    assert {"DeviceInfo", "async_get_or_create", "async_remove_device"} <= found.defined
+    sun = guard.deprecations(SUN)
+    assert (sun.module_level, sun.members) == (
+        {"get_astral_location", "async_register_info"},
+        set(),
+    )
+
+
+def test_uses_of_deprecated_names_fail(
+    guard: ModuleType, tmp_path: Path, newest_release: Path
+) -> None:
+    integration = _integration(
+        tmp_path,
+        "from homeassistant.helpers import device_registry as dr, sun\n"
+        "from homeassistant.helpers.device_registry import DeviceInfo\n"
+        "from homeassistant.helpers.sun import get_astral_location\n"
+        "info = DeviceInfo(name='a', via_device=('d', 'x'))\n"
+        "device = dr.async_get(hass).async_get_device(identifiers={('d', 'x')})\n"
+        "dr.async_get(hass).async_update_device(device.id, remove_config_entry_id='e')\n"
+        "area = device.suggested_area\n"
+        "disabler = dr.DISABLED_INTEGRATION\n"
+        "sun.async_register_info(hass, 'd', info)\n",
+    )
+    names = guard.imported_names(integration)
+    problems = guard.deprecated_uses(integration, names, guard.SourceTree(newest_release))
+    registry, helpers_sun = "homeassistant.helpers.device_registry", "homeassistant.helpers.sun"
+    assert sorted(problems) == sorted(
+        f"__init__.py:{line}: {module}: `{name}` is deprecated in the newest release"
+        for line, module, name in [
+            (3, helpers_sun, "get_astral_location"),
+            (4, registry, "via_device"),
+            (5, registry, "async_get_device"),
+            (6, registry, "remove_config_entry_id"),
+            (7, registry, "suggested_area"),
+            (8, registry, "DISABLED_INTEGRATION"),
+            (9, helpers_sun, "async_register_info"),
+        ]
+    )
+
+
+def test_supported_replacements_pass(
+    guard: ModuleType, tmp_path: Path, newest_release: Path
+) -> None:
+    """The same jobs done the supported way; like-named members and own keywords pass."""
+    integration = _integration(
+        tmp_path,
+        "from homeassistant.helpers import device_registry as dr\n"
+        "from homeassistant.helpers.device_registry import DeviceInfo\n"
+        "from homeassistant.helpers.sun import Registration\n"
+        "registry = dr.async_get(hass)\n"
+        "info = DeviceInfo(name='a')\n"
+        "device = registry.async_get_or_create(config_entry_id='e', **info)\n"
+        "registry.async_update_device(device.id, via_device_id='listener')\n"
+        "registry.async_remove_device(device.id)\n"
+        "devices = dr.async_entries_for_config_entry(registry, 'e')\n"
+        "registration.async_register_info(info)\n"
+        "own = Incident(via_device='ok', default_name='ok')\n",
+    )
+    names = guard.imported_names(integration)
+    assert guard.deprecated_uses(integration, names, guard.SourceTree(newest_release)) == []
