@@ -19,6 +19,7 @@ NEWEST_REQUIREMENTS=(requirements.txt requirements_test_newest.txt)
 NEWEST_PACKAGES=(python3.14 python3.14-venv python3.14-dev build-essential swaks openssl chromium)
 # Inside the root.
 VENV=/opt/venv
+READY=.newest-ready  # written last: a root without it is an interrupted build
 RECIPE_VERSION=1  # raise when the build below changes in a way the pins do not show
 
 if ((EUID != 0)); then
@@ -78,11 +79,13 @@ copy_host_files() {
 }
 
 build_root() {
-  local root=$1 partial="$1.partial"
-  if mountpoint -q "$partial/proc" 2>/dev/null; then
-    umount "$partial/proc"
-  fi
-  rm -rf "$partial"
+  local root=$1 partial="$1.partial" leftover
+  for leftover in "$partial" "$root"; do
+    if mountpoint -q "$leftover/proc" 2>/dev/null; then
+      umount "$leftover/proc"
+    fi
+    rm -rf --one-file-system "$leftover"  # never into a mount an interrupted build left
+  done
   echo "Building the $NEWEST_SUITE root $root (once for these pins)..." >&2
   debootstrap --variant=minbase --include=ca-certificates "$NEWEST_SUITE" "$partial" \
     "$(debian_mirror)" >"$NEWEST_CACHE/debootstrap.log" 2>&1 \
@@ -99,6 +102,7 @@ build_root() {
     && $VENV/bin/pip install --quiet --upgrade pip \
     && cd /opt/requirements && $VENV/bin/pip install --quiet -r requirements_test_newest.txt"
   mkdir -p "$partial/work"
+  touch "$partial/$READY"
   mv "$partial" "$root"
 }
 
@@ -107,7 +111,7 @@ ensure_root() {
   mkdir -p "$NEWEST_CACHE"
   exec 9>"$NEWEST_CACHE/newest.lock"
   flock 9  # one build at a time; a second run waits for it and uses its result
-  if [[ ! -x "$root$VENV/bin/python" ]]; then
+  if [[ ! -f "$root/$READY" ]]; then
     build_root "$root"
   fi
   flock -u 9
