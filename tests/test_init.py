@@ -145,6 +145,10 @@ async def test_sources_added_and_removed_live(
         "source_nas": "source_nas",
         "source_router": "source_router",
     }
+    listener = find_device(device_registry, entry.entry_id, entry.entry_id)
+    assert find_device(device_registry, entry.entry_id, "source_router").via_device_id == (
+        listener.id
+    )
     assert hass.states.get("sensor.router_status").state == "ok"
 
     hass.config_entries.async_remove_subentry(entry, "source_nas")

@@ -15,10 +15,10 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.email_incidents.const import DOMAIN, SUBENTRY_SOURCE
+from custom_components.email_incidents.const import SUBENTRY_SOURCE
 from custom_components.email_incidents.core.models import Actor, ActorKind, Priority
 
-from .conftest import make_email, policy_subentry, source_subentry
+from .conftest import find_device, make_email, policy_subentry, source_subentry
 from .flow_driver import Result, choose, fields, options, start, submit, suggested
 
 KEY_RULE = {
@@ -799,8 +799,7 @@ async def test_a_changed_source_applies_in_place(
     assert "sensor.backups_open_incidents" in changes  # its name changed
     source = runtime.engine.sources["source_backups"]
     assert (source.name, source.priority) == ("Nightly backups", Priority.LOW)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, "source_backups")})
-    assert device is not None
+    device = find_device(device_registry, setup_integration.entry_id, "source_backups")
     assert device.name == "Nightly backups"
     assert hass.states.get("sensor.backups_open_incidents").attributes["friendly_name"] == (
         "Nightly backups Open incidents"

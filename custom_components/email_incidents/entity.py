@@ -84,13 +84,20 @@ def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry
     listener = registry.async_get_or_create(
         config_entry_id=entry.entry_id, **listener_device_info(runtime)
     )
-    for source_id in source_ids(entry):
+
+    @callback
+    def _async_register_source_device(source_id: str) -> None:
         device = registry.async_get_or_create(
             config_entry_id=entry.entry_id,
             config_subentry_id=source_id,
             **source_device_info(runtime, source_id),
         )
         registry.async_update_device(device.id, via_device_id=listener.id)
+
+    for source_id in source_ids(entry):
+        _async_register_source_device(source_id)
+    # A source added while running gets its device before the platforms add its entities.
+    runtime.source_entity_adders.insert(0, _async_register_source_device)
     current = {entry.entry_id, *source_ids(entry)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
