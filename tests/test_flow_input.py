@@ -49,6 +49,11 @@ wrong_type = st.one_of(
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 hostile_text = st.one_of(with_control_character, too_long, wrong_type)
+# Home Assistant's number selector takes anything float() takes, NaN included.
+hostile_number = st.one_of(
+    st.sampled_from([float("nan"), "nan", "NaN", float("inf"), "-inf", "1e999"]),
+    wrong_type.filter(lambda value: not isinstance(value, int | float)),
+)
 hostile_list = st.one_of(
     hostile_text,
     st.lists(hostile_text, min_size=1, max_size=3).map(lambda items: ["ok", *items]),
@@ -71,6 +76,13 @@ class Field:
     name: str
     section: str | None = None
     is_list: bool = False
+    is_number: bool = False
+
+    @property
+    def hostile(self) -> st.SearchStrategy[Any]:
+        if self.is_number:
+            return hostile_number
+        return hostile_list if self.is_list else hostile_text
 
     @property
     def error_key(self) -> str:
@@ -92,6 +104,13 @@ def _listener_fields(flow: str) -> list[Field]:
         Field(flow, (), valid, CONF_TLS_KEY, section="tls"),
         Field(flow, (), valid, "auth_username", section="authentication"),
         Field(flow, (), valid, "auth_password", section="authentication"),
+        Field(flow, (), valid, "port", is_number=True),
+        Field(flow, (), valid, "max_message_size", is_number=True),
+        Field(flow, (), valid, "tls_port", section="tls", is_number=True),
+        *(
+            Field(flow, (), valid, name, section="limits", is_number=True)
+            for name in valid["limits"]
+        ),
     ]
 
 
@@ -104,6 +123,8 @@ FIELDS = [
     *_listener_fields("reconfigure"),
     Field(SUBENTRY_SOURCE, (), basics(), "name"),
     Field(SUBENTRY_SOURCE, (), basics(), "addresses", is_list=True),
+    Field(SUBENTRY_SOURCE, (), basics(), "auto_resolve_minutes", is_number=True),
+    Field(SUBENTRY_SOURCE, (), basics(), "expected_interval_minutes", is_number=True),
     Field(SUBENTRY_SOURCE, TO_RULE, {**RULE, "header_name": "X-A", "value": "v"}, "header_name"),
     Field(SUBENTRY_SOURCE, TO_RULE, {**RULE, "header_name": "X-A", "value": "v"}, "value"),
     *(
@@ -123,6 +144,14 @@ FIELDS = [
         for name in ("header_name", "pattern", "prefix", "suffix", "template")
     ),
     Field(SUBENTRY_POLICY, (), {"name": "On call", "repeat": 0}, "name"),
+    Field(SUBENTRY_POLICY, (), {"name": "On call", "repeat": 0}, "repeat", is_number=True),
+    Field(
+        SUBENTRY_POLICY,
+        ({}, {"name": "On call", "repeat": 0}),
+        {"delay_minutes": 0, "targets": ["notify.phone"]},
+        "delay_minutes",
+        is_number=True,
+    ),
     Field(
         SUBENTRY_POLICY,
         ({}, {"name": "On call", "repeat": 0}),
@@ -182,6 +211,7 @@ async def _assert_refused(
         "invalid_text",
         "text_too_long",
         "too_many_values",
+        "invalid_number",
     ), (value, result["errors"])
 
 
@@ -191,7 +221,7 @@ async def _assert_refused(
 async def test_setting_up_the_listener_refuses_hostile_values(
     hass: HomeAssistant, field: Field, data: st.DataObject
 ) -> None:
-    value = data.draw(hostile_list if field.is_list else hostile_text)
+    value = data.draw(field.hostile)
     await _assert_refused(hass, field, None, value)
     assert hass.config_entries.async_entries(DOMAIN) == []
 
@@ -203,7 +233,7 @@ async def test_setting_up_the_listener_refuses_hostile_values(
 async def test_every_other_flow_refuses_hostile_values(
     hass: HomeAssistant, config_entry: MockConfigEntry, field: Field, data: st.DataObject
 ) -> None:
-    value = data.draw(hostile_list if field.is_list else hostile_text)
+    value = data.draw(field.hostile)
     before = (dict(config_entry.data), dict(config_entry.subentries))
     await _assert_refused(hass, field, config_entry, value)
     assert (dict(config_entry.data), dict(config_entry.subentries)) == before

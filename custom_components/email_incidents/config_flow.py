@@ -67,7 +67,7 @@ from .const import (
     SUBENTRY_SOURCE,
 )
 from .core.config import SOURCE_DATA_VERSION
-from .flow_validation import text_errors
+from .flow_validation import input_errors
 from .listener import ListenerError, load_tls_context
 from .policy_flow import EscalationPolicySubentryFlow
 from .source_flow import AlertSourceSubentryFlow
@@ -101,6 +101,7 @@ _TEXT_LIMITS: dict[str, int] = {
     CONF_AUTH_USERNAME: 255,
     CONF_AUTH_PASSWORD: 1024,
 }
+_NUMBER_FIELDS = (CONF_PORT, CONF_MAX_MESSAGE_SIZE, CONF_TLS_PORT, *_SECTIONS[SECTION_LIMITS])
 _SECTION_OF_FIELD = {field: name for name, fields in _SECTIONS.items() for field in fields}
 _DOMAIN_PATTERN = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -232,15 +233,15 @@ def _flatten(user_input: Mapping[str, Any], previous: Mapping[str, Any]) -> dict
     return data
 
 
-def _typed_text_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
-    """Errors of the typed texts as the form sent them (before any trimming), keyed by field
-    or, for a field in a section, by the section."""
+def _typed_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the typed texts and numbers as the form sent them (before any trimming or
+    rounding), keyed by field or, for a field in a section, by the section."""
     fields = {key: value for key, value in user_input.items() if key not in _SECTIONS}
     for name in _SECTIONS:
         fields.update(user_input.get(name, {}))
     return {
         _SECTION_OF_FIELD.get(field, field): error
-        for field, error in text_errors(fields, _TEXT_LIMITS).items()
+        for field, error in input_errors(fields, _TEXT_LIMITS, _NUMBER_FIELDS).items()
     }
 
 
@@ -308,9 +309,9 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Listener settings; defaults work as they are."""
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not (errors := _typed_errors(user_input)):
             data = _flatten(user_input, {})
-            errors = _typed_text_errors(user_input) or await self._async_validate(data, None)
+            errors = await self._async_validate(data, None)
             if not errors:
                 return self.async_create_entry(title="Email Incidents", data=data)
         return self.async_show_form(
@@ -325,9 +326,9 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the listener; it restarts with the new settings, incidents are kept."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not (errors := _typed_errors(user_input)):
             data = _flatten(user_input, entry.data)
-            errors = _typed_text_errors(user_input) or await self._async_validate(data, entry.data)
+            errors = await self._async_validate(data, entry.data)
             if not errors:
                 # The entry's update listener reloads it: the listener restarts on the new
                 # settings and the incidents are kept.

@@ -18,6 +18,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .core.rules import FIELDS, HEADER_PREFIX, KeyMethod, RuleError
+from .flow_validation import input_errors
 from .texts import Texts
 
 FIELD_HEADER: Final = "header"
@@ -35,6 +36,19 @@ TEXT_LIMITS: Final = {
     "template": 255,
     "targets": 255,
 }
+NUMBER_FIELDS: Final = (
+    "auto_resolve_minutes",
+    "expected_interval_minutes",
+    "repeat",
+    "delay_minutes",
+)
+
+
+def typed_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors of the texts and numbers typed into a source or policy form, by field."""
+    return input_errors(user_input, TEXT_LIMITS, NUMBER_FIELDS)
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 

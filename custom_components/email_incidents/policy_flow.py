@@ -18,8 +18,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .flow_helpers import TEXT_LIMITS, labelled, minutes
-from .flow_validation import text_errors
+from .flow_helpers import labelled, minutes, typed_errors
 from .texts import Texts, async_load_texts
 
 MAX_LEVEL_DELAY_MINUTES: Final = 1440
@@ -59,7 +58,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Name and repeat count."""
         errors: dict[str, str] = {}
-        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+        if user_input is not None and not (errors := typed_errors(user_input)):
             name = user_input["name"].strip()
             if name:
                 self._data |= {"name": name, "repeat": int(user_input["repeat"])}
@@ -147,7 +146,7 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """One level: how long after the previous one, and whom to notify."""
         errors: dict[str, str] = {}
-        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+        if user_input is not None and not (errors := typed_errors(user_input)):
             targets = list(user_input.get("targets", []))
             if all(NOTIFY_TARGET.match(target) for target in targets):
                 level = {"delay_minutes": int(user_input["delay_minutes"]), "targets": targets}

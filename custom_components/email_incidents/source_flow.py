@@ -37,7 +37,6 @@ from .core.config import (
 from .core.models import Priority
 from .core.rules import KeyMethod, MatchMode, NoKeyFallback, Operator, RuleError
 from .flow_helpers import (
-    TEXT_LIMITS,
     condition_text,
     field_select,
     form_error,
@@ -49,8 +48,8 @@ from .flow_helpers import (
     quoted,
     select,
     split_field,
+    typed_errors,
 )
-from .flow_validation import text_errors
 from .rule_tester import rule_test_results
 from .texts import Texts, async_load_texts
 
@@ -187,7 +186,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         detail = ""
         policies = self._policy_options(await self._async_texts())
-        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+        if user_input is not None and not (errors := typed_errors(user_input)):
             candidate = self._basics_candidate(user_input)
             errors, detail = self._basics_errors(candidate)
             if not errors:
@@ -322,7 +321,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         """One condition: field, operator, value, case."""
         errors: dict[str, str] = {}
         detail = ""
-        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+        if user_input is not None and not (errors := typed_errors(user_input)):
             condition = {
                 "field": join_field(user_input),
                 "operator": user_input["operator"],
@@ -529,7 +528,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         """One key rule: where to look, how to find the key, how to write it."""
         errors: dict[str, str] = {}
         detail = ""
-        if user_input is not None and not (errors := text_errors(user_input, TEXT_LIMITS)):
+        if user_input is not None and not (errors := typed_errors(user_input)):
             rule = {
                 "field": join_field(user_input),
                 "method": user_input["method"],
