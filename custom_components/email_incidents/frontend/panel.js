@@ -276,6 +276,9 @@ class EmailIncidentsPanel extends HTMLElement {
   async _start() {
     if (this._started) return;
     this._started = true;
+    // Shown again after a while away: what it showed may be old, and no changes came.
+    this._listLoaded = false;
+    this._detail = null;
     this._texts = await loadTexts(this.hass);
     this._renderToolbar();
     this._followRoute();
