@@ -8,23 +8,22 @@ notify actions and records how each one went in the incident's log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from homeassistant.core import CALLBACK_TYPE, Event, callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceNotFound
 
 from .const import DOMAIN, LOGGER, incident_url
+from .core.engine import IncidentEngine
 from .core.models import Actor, ActorKind, Incident, LogKind, Priority
 from .core.outcomes import IncidentError, IncidentEvent, IncidentEventType
 from .store import StoreWriteError
 from .texts import Texts, async_load_texts
-
-if TYPE_CHECKING:
-    from .runtime import EmailIncidentsRuntime
 
 EVENT_MOBILE_APP_NOTIFICATION_ACTION: Final = "mobile_app_notification_action"
 ACTION_PREFIX: Final = "EMAIL_INCIDENTS_"
@@ -35,6 +34,12 @@ MOBILE_APP_ACTOR_NAME: Final = "mobile app"
 # A notify action that hangs (an unreachable push service) must not hold the other targets' log
 # entries back forever.
 NOTIFY_TIMEOUT: Final = 30.0
+
+type IncidentListener = Callable[[IncidentEvent], None]
+# Runs an engine change, stores it and announces its events (the runtime's async_apply).
+type ApplyChange = Callable[
+    [Callable[[datetime], Iterable[IncidentEvent] | None]], Awaitable[tuple[IncidentEvent, ...]]
+]
 
 
 def notification_tag(incident_id: str) -> str:
@@ -123,17 +128,29 @@ def notified_targets(incident: Incident) -> set[str]:
 class EscalationNotifier:
     """Sends the notifications of one config entry's incidents."""
 
-    def __init__(self, runtime: EmailIncidentsRuntime) -> None:
-        self._runtime = runtime
-        self._hass = runtime.hass
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        engine: IncidentEngine,
+        *,
+        source_name: Callable[[str], str],
+        apply: ApplyChange,
+    ) -> None:
+        self._hass = hass
+        self._entry = entry
+        self._engine = engine
+        self._source_name = source_name
+        self._apply = apply
         # Targets of notifications still being sent (not yet in the log) or whose log entries
         # were dropped by the log cap: they must be cleared too.
         self._sent: dict[str, set[str]] = {}
 
     @callback
-    def async_start(self) -> CALLBACK_TYPE:
-        """Follow incident events and mobile app actions; returns the way to stop."""
-        self._runtime.incident_listeners.append(self._async_on_incident_event)
+    def async_start(self, incident_listeners: list[IncidentListener]) -> CALLBACK_TYPE:
+        """Follow incident events (join `incident_listeners`) and mobile app actions; returns
+        the way to stop."""
+        incident_listeners.append(self._async_on_incident_event)
         unsub_actions = self._hass.bus.async_listen(
             EVENT_MOBILE_APP_NOTIFICATION_ACTION,
             self._async_on_mobile_app_action,
@@ -143,7 +160,7 @@ class EscalationNotifier:
         @callback
         def _async_stop() -> None:
             unsub_actions()
-            self._runtime.incident_listeners.remove(self._async_on_incident_event)
+            incident_listeners.remove(self._async_on_incident_event)
 
         return _async_stop
 
@@ -154,7 +171,7 @@ class EscalationNotifier:
         if event.type is IncidentEventType.ESCALATED and event.targets:
             # The incident as it is now: the texts are loaded before the notification is built.
             snapshot = replace(event, incident=replace(event.incident, log=[]))
-            source_name = self._runtime.source_name(event.incident.source_id)
+            source_name = self._source_name(event.incident.source_id)
             self._sent.setdefault(incident_id, set()).update(event.targets)
             self._create_task(
                 self._async_notify_escalation(snapshot, source_name),
@@ -173,7 +190,7 @@ class EscalationNotifier:
 
     def _create_task(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         # Tracked by the entry, so unloading waits for notifications in flight.
-        self._runtime.entry.async_create_task(self._hass, coroutine, name)
+        self._entry.async_create_task(self._hass, coroutine, name)
 
     async def _async_notify_escalation(self, event: IncidentEvent, source_name: str) -> None:
         data = escalation_notification(event, source_name, await async_load_texts(self._hass))
@@ -194,7 +211,7 @@ class EscalationNotifier:
 
         def record(now: datetime) -> None:
             for target, error in zip(targets, errors, strict=True):
-                self._runtime.engine.record_notification(
+                self._engine.record_notification(
                     incident_id,
                     target=target,
                     ok=error is None,
@@ -203,7 +220,7 @@ class EscalationNotifier:
                 )
 
         try:
-            await self._runtime.async_apply(record)
+            await self._apply(record)
         except StoreWriteError:
             return  # logged by the store; the notifications went out regardless
 
@@ -230,7 +247,7 @@ class EscalationNotifier:
 
     async def _async_on_mobile_app_action(self, event: Event[Mapping[str, Any]]) -> None:
         action: str = event.data["action"]
-        engine = self._runtime.engine
+        engine = self._engine
         change: Callable[[str, Actor, datetime], tuple[IncidentEvent, ...]]
         if action.startswith(ACCEPT_ACTION_PREFIX):
             incident_id, change = action.removeprefix(ACCEPT_ACTION_PREFIX), engine.accept
@@ -240,7 +257,7 @@ class EscalationNotifier:
             return
         actor = Actor(kind=ActorKind.NOTIFICATION, name=await self._user_name(event))
         try:
-            await self._runtime.async_apply(partial(change, incident_id, actor))
+            await self._apply(partial(change, incident_id, actor))
         except IncidentError as err:
             # A second phone pressing the same button, or a notification older than the incident.
             LOGGER.debug("Ignored %s from the mobile app: %s", action, err.reason)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 
 from .const import EVENT_EMAIL_RECEIVED, EVENT_INCIDENT_PREFIX, incident_url
 from .core.models import Actor, InboundEmail, Incident
 from .core.outcomes import IncidentEvent, SourceOutcome
 from .core.text import clean_text
-
-if TYPE_CHECKING:
-    from .runtime import EmailIncidentsRuntime
 
 DETAILS_EXCERPT_CHARS = 500
 # Whatever the e-mail, an event stays far below the recorder's 32 KiB and an entity's
@@ -40,6 +37,14 @@ def cut_list(values: Iterable[str], limit: int = ADDRESS_CHARS) -> list[str]:
     return [text for item in items if (text := cut(item, limit)) is not None]
 
 
+class SourceDirectory(Protocol):
+    """How an alert source is named and which device it is (the runtime answers)."""
+
+    def source_name(self, source_id: str) -> str: ...
+
+    def device_id(self, source_id: str) -> str | None: ...
+
+
 def _actor_name(actor: Actor | None) -> str | None:
     return cut(actor.name or actor.kind.value, ADDRESS_CHARS) if actor is not None else None
 
@@ -48,13 +53,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def incident_data(runtime: EmailIncidentsRuntime, incident: Incident) -> dict[str, Any]:
+def incident_data(sources: SourceDirectory, incident: Incident) -> dict[str, Any]:
     """An incident as events, actions and entity attributes show it."""
     return {
         "incident_id": incident.id,
         "source_id": incident.source_id,
-        "source_name": runtime.source_name(incident.source_id),
-        "device_id": runtime.device_id(incident.source_id),
+        "source_name": sources.source_name(incident.source_id),
+        "device_id": sources.device_id(incident.source_id),
         "status": incident.status.value,
         "summary": cut(incident.summary),
         "key": cut(incident.key),
@@ -71,8 +76,8 @@ def incident_data(runtime: EmailIncidentsRuntime, incident: Incident) -> dict[st
     }
 
 
-def incident_event_data(runtime: EmailIncidentsRuntime, event: IncidentEvent) -> dict[str, Any]:
-    data = incident_data(runtime, event.incident)
+def incident_event_data(sources: SourceDirectory, event: IncidentEvent) -> dict[str, Any]:
+    data = incident_data(sources, event.incident)
     data["details"] = clean_text(event.details, DETAILS_EXCERPT_CHARS)
     if event.actor is not None:
         data["actor"] = _actor_name(event.actor)
@@ -87,21 +92,24 @@ def incident_event_data(runtime: EmailIncidentsRuntime, event: IncidentEvent) ->
 
 
 @callback
-def async_fire_incident_event(runtime: EmailIncidentsRuntime, event: IncidentEvent) -> None:
-    runtime.hass.bus.async_fire(
-        f"{EVENT_INCIDENT_PREFIX}{event.type.value}", incident_event_data(runtime, event)
+def async_fire_incident_event(
+    hass: HomeAssistant, sources: SourceDirectory, event: IncidentEvent
+) -> None:
+    hass.bus.async_fire(
+        f"{EVENT_INCIDENT_PREFIX}{event.type.value}", incident_event_data(sources, event)
     )
 
 
 @callback
 def async_fire_email_received(
-    runtime: EmailIncidentsRuntime,
+    hass: HomeAssistant,
+    sources: SourceDirectory,
     email: InboundEmail,
     client: str,
     outcomes: tuple[SourceOutcome, ...],
     received: datetime,
 ) -> None:
-    bus = runtime.hass.bus
+    bus = hass.bus
     # Only when something listens for it by name (an automation, a script waiting for it, a
     # subscription): the recorder, which listens to every event, would otherwise store a row
     # for each e-mail that nobody reads, hundreds a second in an alert storm.
@@ -120,7 +128,7 @@ def async_fire_email_received(
             "outcomes": [
                 {
                     "source_id": outcome.source_id,
-                    "source_name": runtime.source_name(outcome.source_id),
+                    "source_name": sources.source_name(outcome.source_id),
                     "outcome": outcome.outcome.value,
                     "incident_ids": list(outcome.incident_ids),
                     "key": cut(outcome.key),

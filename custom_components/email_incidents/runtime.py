@@ -47,7 +47,7 @@ from .core.models import EmailRecord, EmailRef, InboundEmail, KeptEmail, Priorit
 from .core.outcomes import IncidentEvent, IngestResult, Outcome, SourceOutcome
 from .core.parser import parse_email
 from .core.state import state_from_data, state_from_readable_data, take_changes
-from .escalation import EscalationNotifier
+from .escalation import EscalationNotifier, IncidentListener
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
 from .settings import ListenerSettings
@@ -60,8 +60,6 @@ BACKGROUND_SAVE_DELAY = 5.0
 PRUNE_INTERVAL = timedelta(hours=1)
 DEADLINE_RETRY_DELAY = timedelta(seconds=30)
 INLINE_PARSE_BYTES = 4096
-
-type IncidentEventListener = Callable[[IncidentEvent], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,8 +96,10 @@ class EmailIncidentsRuntime:
         self.listener: SmtpListener | None = None
         self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
         self.last_email: datetime | None = None
-        self.incident_listeners: list[IncidentEventListener] = []
-        self.notifier = EscalationNotifier(self)
+        self.incident_listeners: list[IncidentListener] = []
+        self.notifier = EscalationNotifier(
+            hass, entry, self.engine, source_name=self.source_name, apply=self.async_apply
+        )
         self._refusals_logged: dict[tuple[RefusalCause, str], float] = {}
         self._deadline_unsub: CALLBACK_TYPE | None = None
         self._background_save: CALLBACK_TYPE | None = None
@@ -131,7 +131,7 @@ class EmailIncidentsRuntime:
         self.last_email = max(self.engine.state.source_last_email.values(), default=None)
         self._track_support_hours(now)
         # Before the first deadline is scheduled: an overdue level runs right after start.
-        self._unsubs.append(self.notifier.async_start())
+        self._unsubs.append(self.notifier.async_start(self.incident_listeners))
         tls_context = None
         if self.settings.tls_enabled:
             tls_context = await self.hass.async_add_executor_job(
@@ -255,7 +255,7 @@ class EmailIncidentsRuntime:
         if LOGGER.isEnabledFor(logging.DEBUG):
             _log_delivery(self.engine, email, result, time.perf_counter() - started)
         self._remember(delivery, email, now, result.outcomes)
-        async_fire_email_received(self, email, delivery.client, result.outcomes, now)
+        async_fire_email_received(self.hass, self, email, delivery.client, result.outcomes, now)
         self._publish(result.events)
         self._after_change(
             [LISTENER_DEVICE, *(outcome.source_id for outcome in result.outcomes)], by_email=True
@@ -313,7 +313,7 @@ class EmailIncidentsRuntime:
 
     def _publish(self, events: Iterable[IncidentEvent]) -> None:
         for event in events:
-            async_fire_incident_event(self, event)
+            async_fire_incident_event(self.hass, self, event)
             for listener in self.incident_listeners:
                 listener(event)
 
