@@ -61,6 +61,7 @@ from ha_config import (  # noqa: E402
     stop_process,
     wait_for_port,
 )
+from homeassistant.helpers.json import json_bytes  # noqa: E402
 
 from custom_components.email_incidents.core.config import source_from_data  # noqa: E402
 from custom_components.email_incidents.core.engine import IncidentEngine  # noqa: E402
@@ -73,6 +74,10 @@ from custom_components.email_incidents.core.state import state_to_data  # noqa: 
 from custom_components.email_incidents.email_files import (  # noqa: E402
     EmailFiles,
     emails_folder,
+)
+from custom_components.email_incidents.store import (  # noqa: E402
+    snapshot_content,
+    snapshot_head,
 )
 
 CACHE = REPO_ROOT / ".cache" / "postfix"
@@ -657,9 +662,10 @@ def store_incidents_with_emails(config_dir: Path) -> None:
         engine.resolve(f"INC-{number + 1}", actor, at + timedelta(minutes=5))
     files.write(files.take_pending())
     files.close()
-    state_file.write_text(
-        json.dumps({"version": 1, "key": state_file.name, "data": state_to_data(engine.state)})
-    )
+    # As the store writes it.
+    data = state_to_data(engine.state)
+    records = [bytes(json_bytes(record)) for record in data.pop("incidents")]
+    state_file.write_bytes(snapshot_content(snapshot_head(state_file.name, data), records))
 
 
 def resident_mb(config_dir: Path, port: int) -> float:

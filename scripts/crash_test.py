@@ -85,6 +85,13 @@ def stored_summaries(config_dir: Path) -> set[str]:
     return {str(incident["summary"]) for incident in data.get("incidents", ())}
 
 
+def _skip_separators(text: str, position: int) -> int:
+    """Past the commas and line breaks between a snapshot's records."""
+    while position < len(text) and text[position] in ",\n":
+        position += 1
+    return position
+
+
 def damage(config_dir: Path, kind: str, rng: random.Random) -> set[str]:
     """Damage the files as `kind` says; the summaries whose only record was in the damaged
     part, which may be skipped."""
@@ -105,11 +112,11 @@ def damage(config_dir: Path, kind: str, rng: random.Random) -> set[str]:
         snapshot.write_bytes(content[:cut])
         # Every text of the crash test is ASCII: character and byte positions are the same.
         text, decoder, position, cut_off = content.decode(), json.JSONDecoder(), start, set()
-        while text[position] == "{":
+        while (position := _skip_separators(text, position)) < len(text) and text[position] == "{":
             record, end = decoder.raw_decode(text, position)
             if end > cut:
                 cut_off.add(str(record["summary"]))
-            position = end + 1  # the comma, or the closing bracket
+            position = end
         return cut_off
     return set()
 

@@ -436,3 +436,43 @@ async def test_a_first_write_that_fails_leaves_an_empty_state(
     failing_disk.failing = False
     await send_email(make_email(subject="kept"))
     assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == ["kept"]
+
+
+async def test_a_snapshot_has_one_record_per_line_and_a_damaged_line_is_skipped(
+    hass: HomeAssistant, config_entry: MockConfigEntry, send_email: Any
+) -> None:
+    """Records are read one line at a time; a line that does not read is left out alone."""
+    snapshot, journal = _files(hass, config_entry)
+    for number in range(1, 4):
+        config_entry.runtime_data.store._disk.needs_snapshot = True
+        await send_email(make_email(subject=f"e-mail {number}"))
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    journal.unlink()
+    head, *records, tail = snapshot.read_bytes().split(b"\n")
+    assert head.endswith(b'"incidents":[')
+    assert tail == b"]}}"
+    assert [json.loads(record.rstrip(b","))["id"] for record in records] == [
+        "INC-1",
+        "INC-2",
+        "INC-3",
+    ]
+    disk, data = store.read_files(snapshot)
+    assert data is not None
+    assert [record["summary"] for record in data["incidents"]] == [
+        "e-mail 1",
+        "e-mail 2",
+        "e-mail 3",
+    ]
+    assert data["incidents"][1:] == [json.loads(record.rstrip(b",")) for record in records[1:]]
+    assert disk.damage is None
+    records[1] = records[1][:20] + b"\x00" + records[1][21:]
+    snapshot.write_bytes(b"\n".join([head, *records, tail]))
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [i.summary for i in config_entry.runtime_data.engine.incidents()] == [
+        "e-mail 3",
+        "e-mail 1",
+    ]
+    issue = _store_issue(hass)
+    assert issue is not None
+    assert issue.translation_placeholders["skipped"] == "1"

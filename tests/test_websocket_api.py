@@ -153,6 +153,7 @@ async def test_get_incident_with_emails_and_timeline(
         ("email", None),
         ("note", "Mock User"),
     ]
+    assert incident["log"][1]["text"] == "nas@example.com: Backup failed"
     assert incident["log"][2]["text"] == "Looking into it"
 
     await client.send_json_auto_id({"type": "email_incidents/incidents/get", "incident_id": "X"})

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import incident_url
-from .core.models import Actor, EmailRecord, Incident
+from .core.models import Actor, EmailRecord, Incident, LogKind
 
 UNREADABLE_EMAIL: Final = "[e-mail not available: {error}]"
 
@@ -50,11 +50,13 @@ def incident_summary(runtime: EmailIncidentsRuntime, incident: Incident) -> dict
 
 def incident_log(incident: Incident) -> list[dict[str, Any]]:
     """The timeline, oldest first."""
+    # An e-mail with the incident's own sender and subject is logged without text.
+    same_email = f"{incident.from_address}: {incident.summary}"
     return [
         {
             "kind": entry.kind.value,
             "time": entry.at.isoformat(),
-            "text": entry.message,
+            "text": entry.message or (same_email if entry.kind is LogKind.EMAIL else ""),
             "actor": actor_name(entry.actor),
         }
         for entry in incident.log

@@ -29,7 +29,7 @@ keeps both the disk and the start-up time in proportion to the state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +38,7 @@ import os
 from pathlib import Path
 import re
 import shutil
-from typing import Any
+from typing import Any, Final, overload
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -52,6 +52,7 @@ from .email_files import EmailFiles, PendingEmails, emails_folder
 
 STORAGE_VERSION = 1
 JOURNAL_MIN_COMPACT_BYTES = 1024 * 1024
+SNAPSHOT_TAIL: Final = b"\n]}}"
 # Where the incident records start in a snapshot (with any spacing an older writer used).
 _INCIDENTS_START = re.compile(rb'"incidents"\s*:\s*\[')
 # In JSON text, `{"id":` can only open an object (inside a string the quote is escaped), so a
@@ -86,8 +87,60 @@ def _encode_record(record: dict[str, Any]) -> bytes:
     return bytes(memoryview(json_bytes(record)))
 
 
-def _incident_number(record: dict[str, Any]) -> int:
-    return int(str(record["id"]).rpartition("-")[2])
+def _incident_number(incident_id: str) -> int:
+    return int(incident_id.rpartition("-")[2])
+
+
+class StoredRecords(Sequence[dict[str, Any]]):
+    """The incident records a start loads, decoded one at a time as they are read: thousands
+    of them decoded at once would take many times their size in memory, and much of it would
+    stay with Home Assistant after they are gone."""
+
+    def __init__(self, records: list[bytes | dict[str, Any]]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [_decoded(record) for record in self._records[index]]
+        return _decoded(self._records[index])
+
+
+def _decoded(record: bytes | dict[str, Any]) -> dict[str, Any]:
+    return json_loads_object(record) if isinstance(record, bytes) else record
+
+
+def snapshot_head(key: str, fields: dict[str, Any]) -> bytes:
+    """The start of a snapshot, in `Store`'s layout: everything up to its incident records."""
+    return b'{"version":%d,"key":"%s","data":%s' % (
+        STORAGE_VERSION,
+        key.encode(),
+        json_bytes(fields)[:-1],
+    )
+
+
+def snapshot_content(head: bytes, records: list[bytes]) -> bytes:
+    """A whole snapshot, one record per line: a start decodes them one at a time
+    (`StoredRecords`)."""
+    return b'%s,"incidents":[\n%s%s' % (head, b",\n".join(records), SNAPSHOT_TAIL)
+
+
+def _record_lines(snapshot: bytes) -> tuple[bytes, list[bytes]] | None:
+    """A snapshot's head and its records, if it has one record per line (as this release writes
+    it; the records' JSON holds no line breaks); else None."""
+    head, _, rest = snapshot.partition(b"\n")
+    if not head.endswith(b'"incidents":[') or not rest.endswith(SNAPSHOT_TAIL):
+        return None
+    body = rest.removesuffix(SNAPSHOT_TAIL)
+    return head, body.split(b",\n") if body else []
 
 
 class StoreWriteError(HomeAssistantError):
@@ -142,7 +195,7 @@ class DiskState:
                 damage.kept[file] = _set_aside(file, content)
             damage.to_keep.clear()
 
-    def data(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def data(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {**self.meta, "recent_message_ids": dict(self.message_ids), "incidents": records}
 
 
@@ -171,20 +224,29 @@ def read_files(path: Path) -> tuple[DiskState, dict[str, Any] | None]:
     except FileNotFoundError:
         return disk, None
     disk.snapshot_bytes = len(snapshot)
-    try:
-        main: dict[str, Any] = json_loads_object(snapshot)["data"]  # type: ignore[assignment]
-        stored = main.pop("incidents", [])
-        if not isinstance(stored, list):
-            raise TypeError("incidents is not a list")
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        LOGGER.error("The incident snapshot %s is damaged (%s); reading what it holds", path, err)
-        main, stored, skipped = _salvage_snapshot(snapshot)
-        disk.damaged(skipped, path, snapshot)
-    records = {
-        record["id"]: record
-        for record in stored
-        if isinstance(record, dict) and isinstance(record.get("id"), str)
-    }
+    records: dict[str, bytes | dict[str, Any]] | None = _read_lines(snapshot)
+    if records is not None:
+        main: dict[str, Any] = json_loads_object(  # type: ignore[assignment]
+            snapshot.partition(b"\n")[0] + SNAPSHOT_TAIL
+        )["data"]
+        main.pop("incidents", None)
+    else:
+        try:
+            main = json_loads_object(snapshot)["data"]  # type: ignore[assignment]
+            stored = main.pop("incidents", [])
+            if not isinstance(stored, list):
+                raise TypeError("incidents is not a list")
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            LOGGER.error(
+                "The incident snapshot %s is damaged (%s); reading what it holds", path, err
+            )
+            main, stored, skipped = _salvage_snapshot(snapshot)
+            disk.damaged(skipped, path, snapshot)
+        records = {
+            record["id"]: record
+            for record in stored
+            if isinstance(record, dict) and isinstance(record.get("id"), str)
+        }
     message_ids = main.pop("recent_message_ids", {})
     disk.message_ids = message_ids if isinstance(message_ids, dict) else {}
     sequence = main.pop("journal", 0)
@@ -193,9 +255,35 @@ def read_files(path: Path) -> tuple[DiskState, dict[str, Any] | None]:
     disk.needs_snapshot = _read_legacy_archive(path, records) or disk.damage is not None
     ends_cut_short = _replay_journal(journal_path(path), disk, records)
     disk.needs_snapshot |= ends_cut_short
-    ordered = sorted(records.values(), key=_incident_number)
-    disk.records = {record["id"]: _encode_record(record) for record in ordered}
-    return disk, disk.data(ordered)
+    ordered = sorted(records, key=_incident_number)
+    disk.records = {
+        incident_id: record
+        if isinstance(record := records[incident_id], bytes)
+        # Changed by the journal or an archive of release 0.1.0.
+        else _encode_record(record)
+        for incident_id in ordered
+    }
+    return disk, disk.data(StoredRecords([records[incident_id] for incident_id in ordered]))
+
+
+def _read_lines(snapshot: bytes) -> dict[str, bytes | dict[str, Any]] | None:
+    """The encoded records of a snapshot with one record per line, each checked by decoding
+    it alone (and letting it go at once); None for any other snapshot, or a damaged one, which
+    are read whole."""
+    if (found := _record_lines(snapshot)) is None:
+        return None
+    head, lines = found
+    records: dict[str, bytes | dict[str, Any]] = {}
+    try:
+        json_loads_object(head + SNAPSHOT_TAIL)
+        for line in lines:
+            incident_id = json_loads_object(line)["id"]
+            if not isinstance(incident_id, str):
+                return None
+            records[incident_id] = line
+    except (ValueError, TypeError, KeyError):
+        return None
+    return records
 
 
 def _salvage_snapshot(snapshot: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
@@ -260,7 +348,7 @@ def _sync_folder(folder: Path) -> None:
         os.close(directory)
 
 
-def _read_legacy_archive(path: Path, records: dict[str, dict[str, Any]]) -> bool:
+def _read_legacy_archive(path: Path, records: dict[str, bytes | dict[str, Any]]) -> bool:
     try:
         archive: Any = json_loads_object(legacy_archive_path(path).read_bytes())
     except FileNotFoundError:
@@ -270,7 +358,9 @@ def _read_legacy_archive(path: Path, records: dict[str, dict[str, Any]]) -> bool
     return True
 
 
-def _replay_journal(path: Path, disk: DiskState, records: dict[str, dict[str, Any]]) -> bool:
+def _replay_journal(
+    path: Path, disk: DiskState, records: dict[str, bytes | dict[str, Any]]
+) -> bool:
     """Apply the journal's lines newer than the snapshot, skipping (and counting) a damaged
     one; True if the journal ends in a line cut short."""
     try:
@@ -428,12 +518,9 @@ class IncidentStore:
         if snapshot:
             # Every record is encoded already: a snapshot is a join of bytes, in the executor.
             merged = {**disk.records, **records}
-            head = b'{"version":%d,"key":"%s","data":%s' % (
-                STORAGE_VERSION,
-                self.path.name.encode(),
-                json_bytes(
-                    {**changes.meta, "journal": sequence, "recent_message_ids": changes.message_ids}
-                )[:-1],
+            head = snapshot_head(
+                self.path.name,
+                {**changes.meta, "journal": sequence, "recent_message_ids": changes.message_ids},
             )
             return _Write(
                 sequence,
@@ -468,7 +555,7 @@ class IncidentStore:
         if write.snapshot is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             head, records = write.snapshot
-            content = b'%s,"incidents":[%s]}}' % (head, b",".join(records))
+            content = snapshot_content(head, records)
             write_utf8_file_atomic(str(self.path), content, private=True, mode="wb")
             legacy_archive_path(self.path).unlink(missing_ok=True)
             fd = self._open_journal()

@@ -98,7 +98,13 @@ class Lifecycle:
         incident.email_count += 1
         incident.last_email = now
         self._keep_email(incident, email, now)
-        self._log(incident, LogKind.EMAIL, now, f"{email.from_address}: {email.subject}")
+        summary = clean_line(email.subject, self._book.limits.summary_chars) or NO_SUBJECT
+        # Most e-mails of an incident repeat its sender and subject; thousands of stored
+        # incidents need not keep that text twice each (the timeline shows it again).
+        same = email.from_address == incident.from_address and summary == incident.summary
+        self._log(
+            incident, LogKind.EMAIL, now, "" if same else f"{email.from_address}: {email.subject}"
+        )
 
     def _keep_email(self, incident: Incident, email: InboundEmail, now: datetime) -> None:
         """Record the e-mail; of a long incident the first and the newest ones are kept."""

@@ -8,7 +8,7 @@ whole state (`state_to_data`), the state hands out what changed since it was las
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -281,21 +281,28 @@ def _from_version_0(data: dict[str, Any]) -> dict[str, Any]:
 def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 kept no e-mails, only the first one's body as the details of an incident
     opened by an e-mail (one with a sender): that body becomes its first e-mail."""
-    for incident in data.get("incidents", ()):
-        if incident.get("from") and "email_records" not in incident:
-            first = [
-                incident["created"],
-                incident["from"],
-                [],
-                incident["summary"],
-                "",
-                [],
-                incident.get("details", ""),
-                False,
-            ]
-            incident["email_records"] = [first]
-            incident["emails_omitted"] = max(0, incident.get("emails", 1) - 1)
+    data["incidents"] = [_with_first_email(incident) for incident in data.get("incidents", ())]
     return data
+
+
+def _with_first_email(incident: dict[str, Any]) -> dict[str, Any]:
+    if not incident.get("from") or "email_records" in incident:
+        return incident
+    first = [
+        incident["created"],
+        incident["from"],
+        [],
+        incident["summary"],
+        "",
+        [],
+        incident.get("details", ""),
+        False,
+    ]
+    return {
+        **incident,
+        "email_records": [first],
+        "emails_omitted": max(0, incident.get("emails", 1) - 1),
+    }
 
 
 MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
@@ -368,7 +375,10 @@ def state_from_readable_data(data: Mapping[str, Any]) -> tuple[EngineState, int]
     stored = data.get("incidents")
     if isinstance(stored, Mapping):
         stored = list(stored.values())
-    for item in stored if isinstance(stored, list) else ():
+    # A list, or the store's records decoded one at a time.
+    if not isinstance(stored, Sequence) or isinstance(stored, str | bytes):
+        stored = ()
+    for item in stored:
         try:
             incident = incident_from_data(item)
         except (AttributeError, KeyError, TypeError, ValueError):
