@@ -242,11 +242,14 @@ def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
     return path
 
 
-def login(page: Page, hass: HomeAssistantProcess) -> None:
-    """The real login form; "Keep me logged in" (on by default) keeps the tokens over reloads."""
+def login(
+    page: Page, hass: HomeAssistantProcess, username: str = USERNAME, password: str = PASSWORD
+) -> None:
+    """The real login form; "Keep me logged in" (on by default) keeps the tokens over reloads.
+    The onboarded administrator unless another user is named."""
     page.goto(hass.base_url + "/")
-    page.get_by_role("textbox", name="Username").fill(USERNAME)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
     keep = page.get_by_role("checkbox", name="Keep me logged in")
     if keep.count() and not keep.is_checked():
         keep.check()

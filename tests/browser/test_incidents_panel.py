@@ -19,7 +19,9 @@ import yaml
 
 from tests.browser.harness import (
     OUTPUT,
+    UI_TIMEOUT_MS,
     HomeAssistantProcess,
+    login,
     run_home_assistant,
     send_email,
     shot,
@@ -374,3 +376,42 @@ def test_list_pages(page: Page, home_assistant: HomeAssistantProcess) -> None:
     expect(pager.locator("button.next")).to_be_disabled()
     pager.locator("button.previous").click()
     expect(pager.locator(".range")).to_have_text("1\u201350 of 55")
+
+
+def test_a_user_without_admin_rights_handles_incidents(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    """The panel needs no administrator: a plain user finds it in the sidebar, reads an
+    incident and accepts it under their own name."""
+    send_email(home_assistant, NAS, "Temperature of disk 4 is 61 °C", "Disk 4: 61 °C.")
+    page.goto(home_assistant.base_url + "/profile")
+    user = call_ws(
+        page,
+        {"type": "config/auth/create", "name": "Anna", "group_ids": ["system-users"]},
+    )["user"]
+    call_ws(
+        page,
+        {
+            "type": "config/auth_provider/homeassistant/create",
+            "user_id": user["id"],
+            "username": "anna",
+            "password": "anna-password-123",
+        },
+    )
+    assert page.context.browser
+    context = page.context.browser.new_context(
+        viewport={"width": 1280, "height": 860}, locale="en-US"
+    )
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    anna = context.new_page()
+    login(anna, home_assistant, "anna", "anna-password-123")
+    assert anna.evaluate("document.querySelector('home-assistant').hass.user.is_admin") is False
+    anna.locator("ha-sidebar").get_by_text("Incidents", exact=True).click()
+    anna.wait_for_url("**/email-incidents")
+    temperature = anna.locator(f"{PANEL} .row").filter(has_text="Temperature of disk 4")
+    temperature.click()
+    expect(anna.locator(f"{PANEL} .email pre.body")).to_have_text("Disk 4: 61 °C.")
+    anna.locator(f"{PANEL} button.accept").click()
+    expect(anna.locator(f"{PANEL} .header .facts")).to_contain_text("by Anna")
+    assert incident_with_summary(page, "Temperature of disk 4 is 61 °C")["accepted_by"] == "Anna"
+    context.close()
