@@ -83,7 +83,7 @@ from custom_components.email_incidents.store import (  # noqa: E402
 CACHE = REPO_ROOT / ".cache" / "postfix"
 ENTRY_ID = "benchmarkentry"
 STORED_INCIDENTS = 10_000
-RUNS = 3
+RUNS = 5
 
 SOURCES = [
     {
@@ -596,13 +596,18 @@ def py_spy() -> str:
     return str(binary)
 
 
-def profile(pid: int, output: Path, run: Callable[[], object]) -> None:
-    """Sample the process while `run` runs; collapsed stacks in `output`, and the functions
-    the most time was spent in printed."""
+PROFILE_RATE = 250  # samples per second
+
+
+def profile(pid: int, output: Path, emails: int, run: Callable[[], object]) -> None:
+    """Sample the process while `run` sends `emails` e-mails, counting only the threads that
+    hold Python's lock (the time that makes others wait too); collapsed stacks in `output`.
+    Prints milliseconds per e-mail per thread, and in the event loop's thread the functions
+    with the largest share."""
     recorder = subprocess.Popen(
         [
-            py_spy(), "record", "--pid", str(pid), "--nonblocking", "--threads",
-            *EXTRA, "--format", "raw", "--output", str(output), "--rate", "250",
+            py_spy(), "record", "--pid", str(pid), "--nonblocking", "--threads", "--gil",
+            "--format", "raw", "--output", str(output), "--rate", str(PROFILE_RATE),
         ],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -612,16 +617,30 @@ def profile(pid: int, output: Path, run: Callable[[], object]) -> None:
     finally:
         recorder.send_signal(signal.SIGINT)
         recorder.wait(60)
+    threads: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    own: Counter[str] = Counter()
     for line in output.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        total += int(samples)
-        for frame in set(stack.split(";")):
-            inclusive[frame] += int(samples)
-    print(f"  {output.name}: {total} samples; functions with the largest share (inclusive):")
-    for frame, samples in inclusive.most_common(40):
-        print(f"    {100 * samples / total:5.1f}%  {frame}")
+        stack, _, count = line.rpartition(" ")
+        frames, samples = stack.split(";"), int(count)
+        thread = frames[0].rpartition(": ")[2]
+        threads[thread.rstrip("_0123456789")] += samples
+        if thread == "MainThread":
+            own[frames[-1]] += samples
+            for frame in set(frames[1:]):
+                inclusive[frame] += samples
+    ms_per_email = 1000 / PROFILE_RATE / emails
+    print(f"  {output.name}: ms per e-mail holding the GIL, by thread:")
+    for thread, samples in threads.most_common():
+        print(f"    {samples * ms_per_email:6.3f}  {thread}")
+    loop = threads["MainThread"]
+    print("  in the event loop's thread (ms per e-mail, inclusive, without the loop itself):")
+    for frame, samples in inclusive.most_common(60):
+        if samples < 0.9 * loop:
+            print(f"    {samples * ms_per_email:6.3f}  {frame}")
+    print("  in the event loop's thread (ms per e-mail, the function itself):")
+    for frame, samples in own.most_common(15):
+        print(f"    {samples * ms_per_email:6.3f}  {frame}")
 
 
 # --- resident memory of stored e-mails ------------------------------------------------------
@@ -747,7 +766,7 @@ def cells(quick: bool) -> list[Cell]:
     ]
 
 
-EXTRA: list[str] = []
+PROFILED_EMAILS = 2000
 SETTLE_SECONDS = 3.0  # what a run set off (deferred entity writes, the store) is done by then
 
 
@@ -805,10 +824,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     print("profiles of the typical configuration (py-spy):")
                     for name, path in PATHS.items():
-                        load = Load(path, 1024, 20, 3000)
+                        load = Load(path, 1024, 20, PROFILED_EMAILS)
                         profile(
                             ours.pid,
                             args.profile / f"typical-{name}.txt",
+                            load.count,
                             partial(drive, generator, port, load),
                         )
             finally:
