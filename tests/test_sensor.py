@@ -231,3 +231,15 @@ async def test_what_changes_with_every_email_is_not_recorded(hass: HomeAssistant
     assert state.state_info is not None
     assert {"email_count", "last_email"} <= state.state_info["unrecorded_attributes"]
     assert "incident_id" not in state.state_info["unrecorded_attributes"]
+
+
+async def test_a_pending_burst_write_ends_with_the_entity(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
+) -> None:
+    for number in range(1, 3):
+        assert await send_email(make_email(subject=f"Problem {number}")) == {}
+        await hass.async_block_till_done()
+    assert hass.states.get(OPEN).state == "1"  # the second e-mail's write waits
+    await hass.config_entries.async_unload(setup_integration.entry_id)
+    await wait_for_burst_writes(hass)
+    assert hass.states.get(OPEN).state == STATE_UNAVAILABLE
