@@ -13,6 +13,7 @@ from .core.config import SOURCE_DATA_VERSION, upgrade_source_data
 from .entity import async_register_devices
 from .listener import ListenerError
 from .panel import async_register_frontend
+from .recent import async_remove_recent_emails
 from .runtime import (
     EmailIncidentsConfigEntry,
     EmailIncidentsRuntime,
@@ -110,3 +111,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEnt
 async def async_remove_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> None:
     """Forget the incidents when the integration is deleted."""
     await async_remove_stored_state(hass, entry.entry_id)
+    await async_remove_recent_emails(hass, entry.entry_id)

@@ -12,7 +12,8 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTH_PASSWORD, CONF_AUTH_USERNAME
-from .runtime import EmailIncidentsConfigEntry, RecentEmail
+from .recent import RecentEmail
+from .runtime import EmailIncidentsConfigEntry
 
 TO_REDACT = {CONF_AUTH_PASSWORD, CONF_AUTH_USERNAME}
 SUBENTRY_TO_REDACT = {"addresses"}

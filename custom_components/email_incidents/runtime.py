@@ -9,10 +9,8 @@ so nothing is announced that is not stored.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Collection, Iterable
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -50,6 +48,7 @@ from .core.state import state_from_data, state_from_readable_data, take_changes
 from .escalation import EscalationNotifier, IncidentListener
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
+from .recent import RecentEmail, RecentEmails
 from .settings import ListenerSettings
 from .store import IncidentStore, StoreDamage, StoreWriteError
 
@@ -60,19 +59,6 @@ BACKGROUND_SAVE_DELAY = 5.0
 PRUNE_INTERVAL = timedelta(hours=1)
 DEADLINE_RETRY_DELAY = timedelta(seconds=30)
 INLINE_PARSE_BYTES = 4096
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecentEmail:
-    """What happened to one received e-mail (diagnostics and the rule tester)."""
-
-    received: datetime
-    client: str
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    email: InboundEmail
-    outcomes: tuple[SourceOutcome, ...] = ()
-    refusal: str | None = None
 
 
 class EmailIncidentsRuntime:
@@ -94,7 +80,7 @@ class EmailIncidentsRuntime:
             store_email=self.store.emails.reserve,
         )
         self.listener: SmtpListener | None = None
-        self.recent: deque[RecentEmail] = deque(maxlen=self.settings.recent_emails)
+        self.recent = RecentEmails(hass, entry.entry_id, self.settings.recent_emails)
         self.last_email: datetime | None = None
         self.incident_listeners: list[IncidentListener] = []
         self.notifier = EscalationNotifier(
@@ -117,6 +103,7 @@ class EmailIncidentsRuntime:
 
     async def async_start(self) -> None:
         """Load the state, apply the configuration and start listening (ListenerError if not)."""
+        await self.recent.async_load()
         data = await self.store.async_load()
         if data is not None:
             # Thousands of incidents take a while to read: not on Home Assistant's loop.
@@ -200,6 +187,7 @@ class EmailIncidentsRuntime:
         with contextlib.suppress(StoreWriteError):
             await self.store.async_commit()
         self.store.close()
+        await self.recent.async_save()
 
     def _source_configs(self) -> dict[str, SourceConfig]:
         return {
