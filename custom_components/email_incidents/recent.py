@@ -18,8 +18,8 @@ from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN, LOGGER
 from .core.email_data import email_from_data, email_to_data
-from .core.engine import Outcome, SourceOutcome
 from .core.models import InboundEmail
+from .core.outcomes import Outcome, SourceOutcome
 
 STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 10.0  # seconds
