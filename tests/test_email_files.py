@@ -102,6 +102,11 @@ async def test_segments_roll_over_and_a_missing_one_says_so(
     await deliver(hass, send_email, body="another long body")
     assert len(_segments(hass)) == 2
     assert await _bodies(setup_integration) == ["a body longer than ten bytes", "another long body"]
+    first_segment = sorted(_folder(hass).iterdir())[0]
+    first_segment.write_bytes(b"\x00" * first_segment.stat().st_size)
+    [damaged, readable] = await _bodies(setup_integration)
+    assert damaged.startswith("damaged: ")
+    assert readable == "another long body"
     shutil.rmtree(_folder(hass))
     assert await _bodies(setup_integration) == ["No such file or directory"] * 2
 

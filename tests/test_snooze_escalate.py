@@ -81,6 +81,15 @@ async def test_snooze_silences_then_continues_after_a_restart(
     )
     [event] = snoozed
     assert (event.data["actor"], event.data["url"]) == ("Mock User", "/email-incidents/INC-1")
+    items = await hass.services.async_call(
+        "todo",
+        "get_items",
+        {"entity_id": "todo.nas_incidents"},
+        blocking=True,
+        return_response=True,
+    )
+    [item] = items["todo.nas_incidents"]["items"]  # type: ignore[index,call-overload]
+    assert "\nEscalation snoozed until 2026-11-23 01:00\n" in item["description"]
     # A restart keeps the snooze.
     assert await hass.config_entries.async_reload(setup_integration.entry_id)
     await hass.async_block_till_done()

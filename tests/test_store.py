@@ -458,6 +458,7 @@ async def test_a_snapshot_has_one_record_per_line_and_a_damaged_line_is_skipped(
     ]
     disk, data = store.read_files(snapshot)
     assert data is not None
+    assert len(data["incidents"]) == 3
     assert [record["summary"] for record in data["incidents"]] == [
         "e-mail 1",
         "e-mail 2",
