@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Final
 
@@ -103,6 +104,8 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     _texts: _Texts
     # The start of each open incident's latest e-mail, read from disk once per e-mail.
     _latest_bodies: dict[str, tuple[KeptEmail, str]]
+    _refresh: asyncio.Task[None] | None = None
+    _refresh_again = False
 
     async def async_added_to_hass(self) -> None:
         self._latest_bodies = {}
@@ -112,33 +115,36 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         await self._async_read_latest_bodies()
         await super().async_added_to_hass()
 
-    def _unread(self) -> list[Incident]:
-        assert self.source_id is not None
-        return [
-            incident
-            for incident in self.runtime.engine.open_incidents(self.source_id)
-            if incident.emails
-            and self._latest_bodies.get(incident.id, (None,))[0] != incident.emails[-1]
-        ]
-
     async def _async_read_latest_bodies(self) -> bool:
-        """Read the latest e-mails not read yet; whether there were any."""
-        unread = self._unread()
+        """Read the latest e-mails not read yet and forget those of closed incidents, in one
+        pass over the open incidents (a storm leaves thousands); whether there were any."""
+        assert self.source_id is not None
+        read = self._latest_bodies
+        unread: list[Incident] = []
+        open_ids: set[str] = set()
+        for incident in self.runtime.engine.open_incidents(self.source_id):
+            open_ids.add(incident.id)
+            if incident.emails and read.get(incident.id, (None,))[0] is not incident.emails[-1]:
+                unread.append(incident)
+        for incident_id in read.keys() - open_ids:
+            del read[incident_id]
         if unread:
             latest = [incident.emails[-1] for incident in unread]
             emails = await self.runtime.async_read_emails(latest)
             for incident, kept, email in zip(unread, latest, emails, strict=True):
-                self._latest_bodies[incident.id] = (kept, _body_start(email))
-        assert self.source_id is not None
-        open_ids = {incident.id for incident in self.runtime.engine.open_incidents(self.source_id)}
-        for incident_id in set(self._latest_bodies) - open_ids:
-            del self._latest_bodies[incident_id]
+                read[incident.id] = (kept, _body_start(email))
         return bool(unread)
 
     async def _async_refresh_bodies(self) -> None:
-        if await self._async_read_latest_bodies():
-            self._items = None
-            self.async_write_ha_state()
+        """Until no write came meanwhile: read what is new, and show it if there was any."""
+        try:
+            while self._refresh_again:
+                self._refresh_again = False
+                if await self._async_read_latest_bodies():
+                    self._items = None
+                    self.async_write_ha_state()
+        finally:
+            self._refresh = None
 
     @property
     def state(self) -> int:
@@ -177,8 +183,10 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
     @callback
     def _async_write_if_changed(self) -> None:
         super()._async_write_if_changed()
-        if self._unread():
-            self.runtime.entry.async_create_task(
+        # One reader at a time, which goes round again for writes made while it reads.
+        self._refresh_again = True
+        if self._refresh is None:
+            self._refresh = self.runtime.entry.async_create_task(
                 self.hass, self._async_refresh_bodies(), f"{self.entity_id} latest e-mails"
             )
 
