@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -16,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.email_incidents.const import DOMAIN
+from custom_components.email_incidents.core.models import Actor, ActorKind
 
 from .conftest import make_email, source_subentry
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
@@ -204,3 +206,25 @@ async def test_not_loaded(
         await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **data})
         response = await client.receive_json()
         assert response["error"]["code"] == "not_loaded"
+
+
+async def test_a_write_while_unloading_is_not_pushed(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The last write at unload carries a change; with the integration going away there is no
+    incident to show, and the subscription says nothing."""
+    await deliver(hass, send_email)
+    client = await hass_ws_client(hass)
+    assert await _ws(client, "subscribe") is None
+    runtime = setup_integration.runtime_data
+    runtime.engine.add_note(
+        "INC-1", "written at unload", Actor(kind=ActorKind.ACTION, name="test"), dt_util.utcnow()
+    )
+    await hass.config_entries.async_unload(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    await client.send_json_auto_id({"type": "email_incidents/incidents/list"})
+    response = await client.receive_json()
+    assert (response["type"], response["error"]["code"]) == ("result", "not_loaded")
