@@ -395,7 +395,7 @@ async def test_incident_key_source(hass: HomeAssistant, entry: MockConfigEntry) 
         "**Key rules (the first that finds a key gives it)**\n"
         "1. Header `In-Reply-To`, Whole field\n"
         r"2. Subject, regular expression `\] (?P<alert>\w+) \((?P<node>\w+)`, key `{alert}/{node}`"
-        "\n3. Subject, after `Host: ` to the end of the line (case sensitive), key `host {key}`\n"
+        "\n3. Subject, after `Host: ` to the end of the line (case sensitive), key `host {key}`\n\n"
         "E-mails without a key: Open an incident without key"
     )
     result = await choose(hass, result, "move_key_rule_up")
@@ -427,7 +427,7 @@ async def test_incident_key_source(hass: HomeAssistant, entry: MockConfigEntry) 
     assert result["description_placeholders"]["rules"] == (
         "**Key rules (the first that finds a key gives it)**\n"
         r"1. Subject, regular expression `\] (?P<alert>\w+) \((?P<node>\w+)`, key `{alert}/{node}`"
-        "\n2. Subject, between `Host: ` and `)`\n"
+        "\n2. Subject, between `Host: ` and `)`\n\n"
         "E-mails without a key: Use the subject as key"
     )
     result = await choose(hass, result, "rules")
@@ -459,7 +459,7 @@ async def test_incident_key_source(hass: HomeAssistant, entry: MockConfigEntry) 
         "**Filters** none: every e-mail to the source counts.\n\n"
         "**Key rules (the first that finds a key gives it)**\n"
         r"1. Subject, regular expression `\] (?P<alert>\w+) \((?P<node>\w+)`, key `{alert}/{node}`"
-        "\n2. Subject, between `Host: ` and `)`\n"
+        "\n2. Subject, between `Host: ` and `)`\n\n"
         "E-mails without a key: Use the subject as key\n\n"
         "**Resolve rules (an e-mail must match all)**\n"
         "1. Subject starts with `[RESOLVED`\n"

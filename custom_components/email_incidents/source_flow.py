@@ -292,7 +292,9 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             fallback=texts("no_key_fallback", self._data["no_key_fallback"]),
         )
         lines = [f"{n}. {key_rule_text(texts, r)}" for n, r in enumerate(self._data[KEY_RULES], 1)]
-        return "\n".join([f"**{texts('rule_text', 'key_rules_heading')}**", *lines, fallback])
+        heading = f"**{texts('rule_text', 'key_rules_heading')}**"
+        # A blank line ends the numbered list: the fallback is no part of the last rule.
+        return "\n".join([heading, *lines]) + f"\n\n{fallback}"
 
     # --- condition rules: filters, resolve rules, accept rules ---------------------------------
 
