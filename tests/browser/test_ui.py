@@ -223,6 +223,12 @@ def test_every_step_of_the_rules_reads_well(
     assert_readable(page)
     dialog.get_by_text("2. Subject", exact=False).click()
     dialog.get_by_role("button", name="Submit").click()
+    choose(dialog, "Change a key rule")
+    assert_readable(page)
+    dialog.get_by_text("1. Subject", exact=False).click()
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_role("heading", name="Key rule")).to_be_visible()
+    dialog.get_by_role("button", name="Submit").click()
     choose(dialog, "E-mails without a key")
     assert_readable(page)
     dialog.get_by_role("button", name="Submit").click()
@@ -288,6 +294,25 @@ def test_every_step_of_a_new_escalation_policy_reads_well(
     expect(dialog.get_by_role("heading", name="Escalation levels")).to_be_visible()
     expect(dialog.get_by_text("Level 1: after 0 min: event only", exact=False)).to_be_visible()
     assert_readable(page)
+    choose(dialog, "Add a level")
+    assert_readable(page)
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Level 2: after 15 min: event only", exact=False)).to_be_visible()
+    for option, level in (
+        ("Change a level", "Level 1"),
+        ("Move a level up", "Level 2"),
+        ("Remove a level", "Level 2"),
+    ):
+        choose(dialog, option)
+        assert_readable(page)
+        dialog.get_by_text(level, exact=False).click()
+        dialog.get_by_role("button", name="Submit").click()
+        if option == "Change a level":
+            expect(dialog.get_by_role("heading", name="Escalation level")).to_be_visible()
+            assert_readable(page)
+            dialog.get_by_role("button", name="Submit").click()
+        expect(dialog.get_by_role("heading", name="Escalation levels")).to_be_visible()
+    expect(dialog.get_by_text("Level 1: after 15 min: event only", exact=False)).to_be_visible()
     choose(dialog, "Save")
     expect(dialog.get_by_role("heading", name="Success!")).to_be_visible()
     dialog.get_by_role("button", name="Finish").click()
