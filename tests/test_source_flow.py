@@ -420,6 +420,12 @@ async def test_incident_key_source(hass: HomeAssistant, entry: MockConfigEntry) 
         hass, result, key_rule(method="between", prefix="Host: ", suffix=")", template="")
     )
     result = await choose(hass, result, "remove_key_rule")
+    # Optional, so the frontend ticks nothing first; nothing chosen removes nothing.
+    assert fields(result) == ["rules"]
+    assert suggested(result) == {}
+    result = await submit(hass, result, {})
+    assert "\n3. Subject" in result["description_placeholders"]["rules"]
+    result = await choose(hass, result, "remove_key_rule")
     result = await submit(hass, result, {"rules": ["1"]})
     result = await choose(hass, result, "no_key_fallback")
     assert suggested(result) == {"no_key_fallback": "open_without_key"}

@@ -385,16 +385,17 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         self, rules: ConditionList, user_input: dict[str, Any] | None
     ) -> SubentryFlowResult:
         if user_input is not None:
-            doomed = {int(index) for index in user_input["rules"]}
+            doomed = {int(index) for index in user_input.get("rules", [])}
             self._data[rules.data_key] = [
                 c for i, c in enumerate(self._data[rules.data_key]) if i not in doomed
             ]
             return await self._condition_menu(rules)
         return self.async_show_form(
             step_id=f"remove_{rules.form}",
+            # Optional: the frontend ticks the first choice of a required one.
             data_schema=vol.Schema(
                 {
-                    vol.Required("rules"): labelled(
+                    vol.Optional("rules"): labelled(
                         await self._condition_choices(rules), multiple=True
                     )
                 }
@@ -598,7 +599,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         if user_input is not None:
-            doomed = {int(index) for index in user_input["rules"]}
+            doomed = {int(index) for index in user_input.get("rules", [])}
             self._data[KEY_RULES] = [
                 r for i, r in enumerate(self._data[KEY_RULES]) if i not in doomed
             ]
@@ -606,7 +607,7 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="remove_key_rule",
             data_schema=vol.Schema(
-                {vol.Required("rules"): labelled(await self._key_rule_choices(), multiple=True)}
+                {vol.Optional("rules"): labelled(await self._key_rule_choices(), multiple=True)}
             ),
         )
 

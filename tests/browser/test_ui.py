@@ -229,6 +229,14 @@ def test_every_step_of_the_rules_reads_well(
     dialog.get_by_role("button", name="Submit").click()
     expect(dialog.get_by_role("heading", name="Key rule")).to_be_visible()
     dialog.get_by_role("button", name="Submit").click()
+    choose(dialog, "Remove key rules")
+    assert_readable(page)
+    # Nothing is ticked before the user ticks it.
+    expect(dialog.get_by_role("checkbox", checked=True)).to_have_count(0)
+    dialog.get_by_role("checkbox", name=re.compile(r"^2\. ")).check()  # the rule of 0.2
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Host Alert", exact=False)).to_have_count(0)
+    expect(dialog.get_by_text("key {host}/{service}", exact=False)).to_be_visible()
     choose(dialog, "E-mails without a key")
     assert_readable(page)
     dialog.get_by_role("button", name="Submit").click()
