@@ -39,9 +39,11 @@ def home_assistant_test(request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("socket_enabled")
     # The integration depends on http (the panel, the websocket API): its real server would
     # listen on port 8123 of every interface. Tests reach the app through the test client.
-    request.getfixturevalue("monkeypatch").setattr(
-        http, "start_http_server_and_save_config", _no_http_server
-    )
+    # Newer releases bind the sockets at setup already (async_bind), older ones in start.
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    for method in ("async_bind", "start"):
+        if hasattr(http.HomeAssistantHTTP, method):
+            monkeypatch.setattr(http.HomeAssistantHTTP, method, _no_http_server)
     hass: HomeAssistant = request.getfixturevalue("hass")
     hass.config.config_dir = str(request.getfixturevalue("tmp_path"))
 
