@@ -52,7 +52,8 @@ def send_test_email(settings: ListenerSettings, recipient: str) -> None:
         "This e-mail was sent by the Send test e-mail button of Email Incidents.\n"
         "It travelled the whole path: SMTP, parsing, rules and the incident store."
     )
-    with smtplib.SMTP(host, settings.port, timeout=30) as client:
+    # Our own listener: no need to look up this machine's name for the greeting.
+    with smtplib.SMTP(host, settings.port, timeout=30, local_hostname="localhost") as client:
         if settings.tls_enabled:
             context = ssl.create_default_context()
             context.check_hostname = False
