@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Generator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.const import Platform
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.entity import BURST_WRITE_INTERVAL
@@ -50,13 +52,30 @@ async def wait_for_burst_writes(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
 
+# The oldest supported release (hacs.json): its snapshots are in tests/snapshots/.
+OLDEST_RELEASE = (2025, 4)
+
+
+class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Registry entries and states as the running release serializes them. Their fields change
+    between releases, so another release series keeps its own snapshots next to the oldest's
+    (tests/snapshots-2026.10/ for 2026.10)."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        oldest = Path(super().dirname(test_location=test_location))
+        if (MAJOR_VERSION, MINOR_VERSION) == OLDEST_RELEASE:
+            return str(oldest)
+        return str(oldest.with_name(f"{oldest.name}-{MAJOR_VERSION}.{MINOR_VERSION}"))
+
+
 def assert_entities_match_snapshot(
     hass: HomeAssistant, snapshot: SnapshotAssertion, entry_id: str
 ) -> None:
     """Registry entry and state of every entity of the entry (disabled ones: no state) and
     their devices."""
     # Home Assistant's serializer leaves out ids and times that differ from run to run.
-    snapshot = snapshot.use_extension(HomeAssistantSnapshotExtension)
+    snapshot = snapshot.use_extension(ReleaseSnapshotExtension)
     entity_registry = er.async_get(hass)
     device_registry = dr.async_get(hass)
     entries = er.async_entries_for_config_entry(entity_registry, entry_id)

@@ -255,7 +255,10 @@ def login(
         keep.check()
     shot(page, "01_login")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/lovelace/**")
+    # Logged in once the frontend shows its sidebar, wherever it lands: 2025.4 routes to
+    # /lovelace/0, newer releases show their default dashboard at /.
+    page.locator("ha-sidebar").wait_for()
+    page.wait_for_url(lambda url: "auth_callback" not in url)
 
 
 def send_email(
