@@ -79,6 +79,7 @@ async def test_snooze_silences_then_continues_after_a_restart(
         blocking=True,
         context=Context(user_id=hass_admin_user.id),
     )
+    await hass.async_block_till_done()  # newer releases tell the entities after the call returns
     [event] = snoozed
     assert (event.data["actor"], event.data["url"]) == ("Mock User", "/email-incidents/INC-1")
     items = await hass.services.async_call(
