@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
+from .core.engine import IncidentEngine
 from .core.models import Actor, ActorKind, IncidentStatus, Priority
 from .core.outcomes import IncidentError, IncidentEvent
 from .events import incident_data
@@ -155,22 +156,29 @@ async def async_apply_change(
         ) from err
 
 
-async def _accept(call: ServiceCall) -> None:
+type IncidentChange = Callable[
+    [IncidentEngine, str, Actor, datetime], Iterable[IncidentEvent] | None
+]
+
+
+async def _change_incident(call: ServiceCall, change: IncidentChange) -> None:
+    """Apply `change` to the incident the call names, as the calling user."""
     runtime = _runtime(call.hass)
     actor = await _actor(call.hass, call)
     incident_id = call.data[ATTR_INCIDENT_ID]
-    await async_apply_change(runtime, lambda now: runtime.engine.accept(incident_id, actor, now))
+    await async_apply_change(runtime, lambda now: change(runtime.engine, incident_id, actor, now))
+
+
+async def _accept(call: ServiceCall) -> None:
+    await _change_incident(call, IncidentEngine.accept)
 
 
 async def _resolve(call: ServiceCall) -> None:
+    if ATTR_INCIDENT_ID in call.data:
+        await _change_incident(call, IncidentEngine.resolve)
+        return
     runtime = _runtime(call.hass)
     actor = await _actor(call.hass, call)
-    if ATTR_INCIDENT_ID in call.data:
-        incident_id = call.data[ATTR_INCIDENT_ID]
-        await async_apply_change(
-            runtime, lambda now: runtime.engine.resolve(incident_id, actor, now)
-        )
-        return
     if ATTR_KEY not in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="key_required")
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
@@ -201,12 +209,9 @@ async def _create(call: ServiceCall) -> ServiceResponse:
 
 
 async def _add_note(call: ServiceCall) -> None:
-    runtime = _runtime(call.hass)
-    actor = await _actor(call.hass, call)
-    incident_id = call.data[ATTR_INCIDENT_ID]
     note = call.data[ATTR_NOTE]
-    await async_apply_change(
-        runtime, lambda now: runtime.engine.add_note(incident_id, note, actor, now)
+    await _change_incident(
+        call, lambda engine, incident_id, actor, now: engine.add_note(incident_id, note, actor, now)
     )
 
 
@@ -236,22 +241,15 @@ async def _get(call: ServiceCall) -> ServiceResponse:
 
 
 async def _snooze(call: ServiceCall) -> None:
-    runtime = _runtime(call.hass)
-    actor = await _actor(call.hass, call)
-    incident_id = call.data[ATTR_INCIDENT_ID]
     duration = call.data[ATTR_DURATION]
-    await async_apply_change(
-        runtime, lambda now: runtime.engine.snooze(incident_id, duration, actor, now)
+    await _change_incident(
+        call,
+        lambda engine, incident_id, actor, now: engine.snooze(incident_id, duration, actor, now),
     )
 
 
 async def _escalate(call: ServiceCall) -> None:
-    runtime = _runtime(call.hass)
-    actor = await _actor(call.hass, call)
-    incident_id = call.data[ATTR_INCIDENT_ID]
-    await async_apply_change(
-        runtime, lambda now: runtime.engine.escalate_now(incident_id, actor, now)
-    )
+    await _change_incident(call, IncidentEngine.escalate_now)
 
 
 @callback
