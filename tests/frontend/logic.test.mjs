@@ -8,6 +8,7 @@ import {
   availableActions,
   cardRequests,
   checkCardConfig,
+  deviceSubentries,
   formatAge,
   formatMinutes,
   formatSize,
@@ -266,6 +267,27 @@ describe("sources", () => {
       { id: "source_backup", name: "Backups" },
       { id: "source_nas", name: "NAS" },
     ]);
+  });
+
+  it("take a device's subentry from config_subentry_id where the release sends it", () => {
+    // 2026.10 sends both fields (the old one deprecated); 2027.8 only config_subentry_id.
+    const devices = [
+      {
+        id: "d1",
+        name: "Email Incidents listener",
+        identifiers: [["email_incidents", "entry"]],
+        config_subentry_id: null,
+        config_entries_subentries: { entry: ["entry"] },
+      },
+      {
+        id: "d2",
+        name: "NAS",
+        identifiers: [["email_incidents", "source_nas"]],
+        config_subentry_id: "source_nas",
+      },
+    ];
+    assert.deepEqual(deviceSubentries(devices[1]), ["source_nas"]);
+    assert.deepEqual(sourceOptions(devices), [{ id: "source_nas", name: "NAS" }]);
   });
 });
 

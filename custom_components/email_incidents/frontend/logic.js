@@ -300,8 +300,20 @@ export function formatSize(size) {
  * @property {string | null} name
  * @property {string | null} [name_by_user]
  * @property {[string, string][]} identifiers
- * @property {Record<string, (string | null)[]>} [config_entries_subentries]
+ * @property {string | null} [config_subentry_id] the device's one subentry (2026.10 and later)
+ * @property {Record<string, (string | null)[]>} [config_entries_subentries] the same for older
+ *   releases (deprecated in 2026.10, removed in 2027.8)
  */
+
+/**
+ * The config subentries a device belongs to, from whichever field the release sends.
+ * @param {RegistryDevice} device
+ * @returns {(string | null)[]}
+ */
+export function deviceSubentries(device) {
+  if ("config_subentry_id" in device) return [device.config_subentry_id ?? null];
+  return Object.values(device.config_entries_subentries ?? {}).flat();
+}
 
 /**
  * The alert sources to choose from: the devices of the integration that belong to a subentry
@@ -314,7 +326,7 @@ export function sourceOptions(devices, incidents = []) {
   /** @type {Map<string, string>} */
   const sources = new Map();
   for (const device of devices) {
-    const subentries = Object.values(device.config_entries_subentries ?? {}).flat();
+    const subentries = deviceSubentries(device);
     for (const [domain, id] of device.identifiers ?? []) {
       if (domain === DOMAIN && subentries.includes(id)) {
         sources.set(id, device.name_by_user || device.name || id);
