@@ -7,7 +7,9 @@
 # packages and this recipe. A root that is absent is built from nothing (debootstrap, apt, pip;
 # about 6 minutes). Each run copies the working tree into the root, bind-mounts /proc for the
 # run (always unmounted again) and removes its copy afterwards. Needs root (chroot, mount).
-# The browser tests run only with NEWEST_BROWSER=yes (see below). Extra arguments go to pytest.
+# Extra arguments go to pytest. With --pytest-only first, only pytest runs, with those arguments
+# (a quick look at some tests there, e.g. `scripts/test --newest --pytest-only tests/browser -x`);
+# the checks themselves are always all of scripts/_checks.sh.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -128,16 +130,22 @@ main() {
   (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard \
     | tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$RUN_DIR"
   echo "==> newest leg in $root (Debian $NEWEST_SUITE)"
-  # The browser tests are written against the 2025.4 frontend; most of them fail on the newer
-  # one (other markup and dialogs), so here they run only on request: NEWEST_BROWSER=yes.
-  local browser=(--ignore=tests/browser)
-  if [[ "${NEWEST_BROWSER:-no}" == yes ]]; then
-    browser=()
+  local work="/work/${RUN_DIR##*/}" status=0
+  if [[ "${1:-}" == --pytest-only ]]; then
+    shift
+    in_root "$root" sh -c 'cd "$0" && exec python -m pytest -p no:cacheprovider "$@"' "$work" \
+      "$@" || status=$?
   else
-    echo "==> tests/browser left out (the 2025.4 leg runs them; NEWEST_BROWSER=yes to include)"
+    in_root "$root" MYPY_OPTIONS="--python-version 3.14" MYPYPATH=scripts/newest_stubs \
+      CHECK_JAVASCRIPT=no bash "$work/scripts/_checks.sh" "$@" || status=$?
   fi
-  in_root "$root" MYPY_OPTIONS="--python-version 3.14" MYPYPATH=scripts/newest_stubs \
-    CHECK_JAVASCRIPT=no bash "/work/${RUN_DIR##*/}/scripts/_checks.sh" "${browser[@]}" "$@"
+  # The browser tests' screenshots and logs, kept apart from the 2025.4 leg's.
+  if [[ -d "$RUN_DIR/tests/browser/output" ]]; then
+    rm -rf "$REPO_ROOT/tests/browser/output/newest"
+    mkdir -p "$REPO_ROOT/tests/browser/output"
+    cp -r "$RUN_DIR/tests/browser/output" "$REPO_ROOT/tests/browser/output/newest"
+  fi
+  return "$status"
 }
 
 main "$@"

@@ -8,6 +8,7 @@ Importing this skips the test module when /usr/bin/chromium (Debian package `chr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 import importlib.util
 import json
+import os
 from pathlib import Path
 import re
 import shutil
@@ -26,6 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import aiohttp
 import pytest
 import pytest_socket
 
@@ -181,6 +184,30 @@ def wait_until_up(hass: HomeAssistantProcess, process: subprocess.Popen[bytes]) 
     raise RuntimeError(f"Home Assistant was not up within {START_TIMEOUT_S} s")
 
 
+async def confirm_http_settings(hass: HomeAssistantProcess) -> None:
+    """Confirm the HTTP settings of configuration.yaml where the release asks for it.
+
+    From 2026.10 Home Assistant moves them into its storage as a trial: every page shows a
+    dialog "Confirm new HTTP server configuration" over everything else, and unconfirmed they
+    are reverted (port 8123) with a restart after five minutes. Releases without that trial
+    (2025.4) do not know the command `http/config`."""
+    url = hass.base_url.replace("http://", "ws://", 1) + "/api/websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as websocket:
+        await websocket.receive_json()  # auth_required
+        await websocket.send_json({"type": "auth", "access_token": hass.token})
+        assert (await websocket.receive_json())["type"] == "auth_ok"
+        await websocket.send_json({"id": 1, "type": "http/config"})
+        settings = await websocket.receive_json()
+        if not settings["success"]:
+            assert settings["error"]["code"] == "unknown_command", settings
+            return
+        if settings["result"]["pending"] is None:
+            return
+        await websocket.send_json({"id": 2, "type": "http/config/promote"})
+        promoted = await websocket.receive_json()
+        assert promoted["success"], promoted
+
+
 def run_home_assistant(
     tmp_path_factory: pytest.TempPathFactory,
     sources: Sequence[dict[str, Any]],
@@ -210,6 +237,7 @@ def run_home_assistant(
     try:
         wait_until_up(hass, process)
         hass.onboard()
+        asyncio.run(confirm_http_settings(hass))
         yield hass
     finally:
         ha_config.stop_process(process)
@@ -230,10 +258,24 @@ def logged_in_page(hass: HomeAssistantProcess) -> Iterator[Page]:
             context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
             context.set_default_timeout(UI_TIMEOUT_MS)
             page = context.new_page()
+            record_console(page)
             login(page, hass)
             yield page
         finally:
             browser.close()
+
+
+def record_console(page: Page) -> None:
+    """The page's console messages and uncaught errors, appended to tests/browser/output/
+    console.log under the name of the test: where a failure in the frontend shows first."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+
+    def write(line: str) -> None:
+        with (OUTPUT / "console.log").open("a", encoding="utf-8") as log:
+            log.write(f"{test} {page.url} {line}\n")
+
+    page.on("console", lambda message: write(f"[{message.type}] {message.text}"))
+    page.on("pageerror", lambda error: write(f"[pageerror] {error}"))
 
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:

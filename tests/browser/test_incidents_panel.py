@@ -77,6 +77,29 @@ def call_ws(page: Page, message: dict[str, Any]) -> Any:
     )
 
 
+def show_dashboard(
+    page: Page, hass: HomeAssistantProcess, url_path: str, view: dict[str, Any]
+) -> None:
+    """A dashboard of its own with this one view, as a user adds it, then opened at the view.
+    Not the default dashboard: from 2026.10 /lovelace leads to the new overview at /home."""
+    call_ws(
+        page,
+        {
+            "type": "lovelace/dashboards/create",
+            "url_path": url_path,
+            "title": view["title"],
+            "mode": "storage",
+            "show_in_sidebar": True,
+            "require_admin": False,
+        },
+    )
+    call_ws(
+        page,
+        {"type": "lovelace/config/save", "url_path": url_path, "config": {"views": [view]}},
+    )
+    page.goto(f"{hass.base_url}/{url_path}/{view['path']}")
+
+
 def incident_with_summary(page: Page, summary: str) -> dict[str, Any]:
     result = call_ws(page, {"type": "email_incidents/incidents/list", "search": summary})
     found = [incident for incident in result["incidents"] if incident["summary"] == summary]
@@ -258,27 +281,16 @@ def test_card_on_a_dashboard_accepts_an_incident(
 ) -> None:
     send_email(home_assistant, SERVERS, "Certificate of mail.example expires in 3 days")
     send_email(home_assistant, NAS, "Scrub found 2 errors on pool tank")
-    page.goto(home_assistant.base_url + "/lovelace/0")
+    page.goto(home_assistant.base_url + "/profile")
     assert page.evaluate(
         "() => (window.customCards || []).some(card => card.type === 'email-incidents-card')"
     )
-    call_ws(
+    show_dashboard(
         page,
-        {
-            "type": "lovelace/config/save",
-            "config": {
-                "title": "Home",
-                "views": [
-                    {
-                        "title": "On call",
-                        "path": "on-call",
-                        "cards": [readme_card_example()],
-                    }
-                ],
-            },
-        },
+        home_assistant,
+        "dashboard-on-call",
+        {"title": "On call", "path": "on-call", "cards": [readme_card_example()]},
     )
-    page.goto(home_assistant.base_url + "/lovelace/on-call")
     card = page.locator("email-incidents-card")
     certificate = card.locator(".row").filter(has_text="Certificate of mail.example")
     expect(certificate).to_be_visible()
@@ -327,14 +339,9 @@ def test_card_editor_chooses_sources(page: Page, home_assistant: HomeAssistantPr
     nas = incident_with_summary(page, "Pool tank is 91% full")["source_id"]
     assert config == {"type": "custom:email-incidents-card", "sources": [nas]}
 
-    call_ws(
-        page,
-        {
-            "type": "lovelace/config/save",
-            "config": {"views": [{"title": "NAS", "path": "nas", "cards": [config]}]},
-        },
+    show_dashboard(
+        page, home_assistant, "dashboard-nas", {"title": "NAS", "path": "nas", "cards": [config]}
     )
-    page.goto(home_assistant.base_url + "/lovelace/nas")
     card = page.locator("email-incidents-card")
     expect(card.locator(".row").filter(has_text="Pool tank is 91% full")).to_be_visible()
     expect(card.locator(".row").filter(has_text="Servers")).to_have_count(0)
