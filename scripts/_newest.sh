@@ -22,14 +22,10 @@ NEWEST_PACKAGES=(python3.14 python3.14-venv python3.14-dev build-essential swaks
 # Inside the root.
 VENV=/opt/venv
 READY=.newest-ready  # written last: a root without it is an interrupted build
-# Browser tests that walk the config flow dialog, whose markup 2026.10 changed (step titles
-# are no headings, required fields are named "Name*", lists of addresses are added one by one):
-# not yet ported, so left out here (the 2025.4 leg runs them); every other browser test runs.
-NOT_YET_PORTED=()
-for test in add_alert_source_through_the_ui every_step_of_the_rules_reads_well \
-  every_step_of_a_new_escalation_policy_reads_well; do
-  NOT_YET_PORTED+=(--deselect "tests/browser/test_ui.py::test_$test")
-done
+# The browser test that walks the rules of a source ends on the message of a saved source; the
+# 2026.10 frontend shows its own "Reconfiguration was successful" there instead of the
+# integration's text. Until that is sorted out it is left out here (the 2025.4 leg runs it).
+NOT_YET_PORTED=(--deselect tests/browser/test_ui.py::test_every_step_of_the_rules_reads_well)
 RECIPE_VERSION=1  # raise when the build below changes in a way the pins do not show
 
 if ((EUID != 0)); then

@@ -280,7 +280,10 @@ def record_console(page: Page) -> None:
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = OUTPUT / f"{name}.png"
-    page.screenshot(path=path, animations="disabled", full_page=full_page)
+    # Written here, not by Playwright (path=): Playwright writes files in a thread of its own
+    # event loop that outlives the test, which the Home Assistant test plugin fails at teardown
+    # (seen on Python 3.14).
+    path.write_bytes(page.screenshot(animations="disabled", full_page=full_page))
     return path
 
 
