@@ -209,10 +209,12 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
     async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Store the policy; sources using it escalate with it at once."""
         if self.source == "reconfigure":
-            return self.async_update_and_abort(
+            # As in source_flow.py: the integration's own text after saving, on every release.
+            self.hass.config_entries.async_update_subentry(
                 self._get_entry(),
                 self._get_reconfigure_subentry(),
                 data=self._data,
                 title=self._data["name"],
             )
+            return self.async_abort(reason="reconfigure_successful")
         return self.async_create_entry(title=self._data["name"], data=self._data)

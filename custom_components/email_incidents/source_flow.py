@@ -667,7 +667,10 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
             # Stored data says what the source does: rules of another mode would be dormant.
             data |= {KEY_RULES: [], "resolve_conditions": [], "accept_conditions": []}
         if self.source == "reconfigure":
-            return self.async_update_and_abort(
+            # Not async_update_and_abort: from 2026.10 its default ending shows Home Assistant's
+            # generic text instead of this integration's (translations/en.json).
+            self.hass.config_entries.async_update_subentry(
                 self._get_entry(), self._get_reconfigure_subentry(), data=data, title=data["name"]
             )
+            return self.async_abort(reason="reconfigure_successful")
         return self.async_create_entry(title=data["name"], data=data)

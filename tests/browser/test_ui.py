@@ -373,6 +373,9 @@ def test_every_step_of_a_new_escalation_policy_reads_well(
         ("Remove a level", "Level 2"),
     ):
         choose(dialog, option)
+        # The levels step's description is gone once the chosen step shows (the levels read
+        # the same on both).
+        expect(dialog.get_by_text("Level 1 runs when", exact=False)).to_be_hidden()
         assert_readable(page)
         dialog.get_by_text(level, exact=False).click()
         dialog.get_by_role("button", name="Submit").click()
