@@ -137,14 +137,11 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
 
     async def _async_refresh_bodies(self) -> None:
         """Until no write came meanwhile: read what is new, and show it if there was any."""
-        try:
-            while self._refresh_again:
-                self._refresh_again = False
-                if await self._async_read_latest_bodies():
-                    self._items = None
-                    self.async_write_ha_state()
-        finally:
-            self._refresh = None
+        while self._refresh_again:
+            self._refresh_again = False
+            if await self._async_read_latest_bodies():
+                self._items = None
+                self.async_write_ha_state()
 
     @property
     def state(self) -> int:
@@ -185,7 +182,8 @@ class IncidentTodoList(EmailIncidentsEntity, TodoListEntity):
         super()._async_write_if_changed()
         # One reader at a time, which goes round again for writes made while it reads.
         self._refresh_again = True
-        if self._refresh is None:
+        # A task started eagerly may finish before it is even returned (nothing to read).
+        if self._refresh is None or self._refresh.done():
             self._refresh = self.runtime.entry.async_create_task(
                 self.hass, self._async_refresh_bodies(), f"{self.entity_id} latest e-mails"
             )
