@@ -241,8 +241,7 @@ def run_home_assistant(
         yield hass
     finally:
         ha_config.stop_process(process)
-        OUTPUT.mkdir(exist_ok=True)
-        shutil.copyfile(log, OUTPUT / f"hass-{name}.log")
+        shutil.copyfile(log, output_file(f"hass-{name}.log"))
 
 
 # --- the browser ---------------------------------------------------------------------------------
@@ -251,7 +250,6 @@ def run_home_assistant(
 @contextmanager
 def logged_in_page(hass: HomeAssistantProcess) -> Iterator[Page]:
     """A browser page logged in as the onboarded user, through the real login form."""
-    OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -271,15 +269,21 @@ def record_console(page: Page) -> None:
     test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
 
     def write(line: str) -> None:
-        with (OUTPUT / "console.log").open("a", encoding="utf-8") as log:
+        with output_file("console.log").open("a", encoding="utf-8") as log:
             log.write(f"{test} {page.url} {line}\n")
 
     page.on("console", lambda message: write(f"[{message.type}] {message.text}"))
     page.on("pageerror", lambda error: write(f"[pageerror] {error}"))
 
 
+def output_file(name: str) -> Path:
+    """A file in tests/browser/output/, which a fresh checkout does not have yet."""
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT / name
+
+
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    path = OUTPUT / f"{name}.png"
+    path = output_file(f"{name}.png")
     # Written here, not by Playwright (path=): Playwright writes files in a thread of its own
     # event loop that outlives the test, which the Home Assistant test plugin fails at teardown
     # (seen on Python 3.14).

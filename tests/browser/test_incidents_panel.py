@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from tests.browser.harness import (
-    OUTPUT,
     UI_TIMEOUT_MS,
     HomeAssistantProcess,
     login,
+    output_file,
     run_home_assistant,
     send_email,
     shot,
@@ -296,7 +296,7 @@ def test_card_on_a_dashboard_accepts_an_incident(
     expect(certificate).to_be_visible()
     expect(card.locator(".row").filter(has_text="Scrub found 2 errors")).to_be_visible()
     shot(page, "card_dashboard")
-    (OUTPUT / "card.png").write_bytes(card.screenshot(animations="disabled"))  # see shot()
+    output_file("card.png").write_bytes(card.screenshot(animations="disabled"))  # see shot()
 
     certificate.locator("button.accept").click()
     expect(certificate.locator(".chip.status")).to_have_text("Accepted")
