@@ -101,6 +101,9 @@ async def test_segments_roll_over_and_a_missing_one_says_so(
     await deliver(hass, send_email, body="a body longer than ten bytes")
     await deliver(hass, send_email, body="another long body")
     assert len(_segments(hass)) == 2
+    # Read from disk: a new start keeps no e-mail in memory.
+    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    await hass.async_block_till_done()
     assert await _bodies(setup_integration) == ["a body longer than ten bytes", "another long body"]
     first_segment = sorted(_folder(hass).iterdir())[0]
     first_segment.write_bytes(b"\x00" * first_segment.stat().st_size)
@@ -109,6 +112,22 @@ async def test_segments_roll_over_and_a_missing_one_says_so(
     assert readable == "another long body"
     shutil.rmtree(_folder(hass))
     assert await _bodies(setup_integration) == ["No such file or directory"] * 2
+
+
+async def test_the_newest_emails_are_shown_without_reading_the_disk(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Up to `RECENT_BYTES` of the newest e-mails stay in memory; older ones are read."""
+    await deliver(hass, send_email, body="older body")
+    [older] = setup_integration.runtime_data.engine.incidents()[0].emails
+    assert isinstance(older, EmailRef)
+    monkeypatch.setattr(email_files, "RECENT_BYTES", older.length * 3 // 2)  # room for one
+    await deliver(hass, send_email, body="newest body")
+    shutil.rmtree(_folder(hass))
+    assert await _bodies(setup_integration) == ["No such file or directory", "newest body"]
 
 
 async def test_removing_the_integration_removes_the_emails(

@@ -110,6 +110,18 @@ async def test_banner_and_ehlo(smtp_port: int) -> None:
 
 
 @pytest.mark.usefixtures("setup_integration")
+async def test_ehlo_reply_is_sent_at_once(smtp_port: int) -> None:
+    """The lines of the EHLO reply arrive together (one send, not one per line)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", smtp_port)
+    await _read_reply(reader)
+    writer.write(b"EHLO client.example\r\n")
+    first_read = await asyncio.wait_for(reader.read(4096), 10)
+    writer.close()
+    assert first_read.startswith(b"250-homeassistant.local\r\n")
+    assert first_read.endswith(b"250 HELP\r\n")
+
+
+@pytest.mark.usefixtures("setup_integration")
 async def test_unknown_recipient_refused_and_counted(
     hass: HomeAssistant, config_entry: MockConfigEntry, smtp_port: int
 ) -> None:
@@ -587,3 +599,36 @@ async def test_idle_clients_get_421_when_home_assistant_stops(
     await hass.config_entries.async_unload(setup_integration.entry_id)
     assert await _read_reply(reader) == b"421 4.3.2 Service shutting down, try again later"
     writer.close()
+
+
+UNKNOWN = b"550 5.1.1 <%s>: no alert source has this address"
+ADDRESS_REPLIES = {
+    b"MAIL FROM:<a@example.com>": b"250 2.1.0 OK | " + UNKNOWN % b"a@example.com",
+    b"MAIL FROM:a@example.com": b"250 2.1.0 OK | " + UNKNOWN % b"a@example.com",
+    b"MAIL FROM:<>": b"250 2.1.0 OK | " + UNKNOWN % b"<>",
+    b"MAIL FROM:<a@example.com": b"250 2.1.0 OK | " + UNKNOWN % b"a@example.com",
+    b"MAIL FROM:<@bad>": b"553 5.1.3 Error: malformed address | 503 Error: need MAIL command",
+    b"MAIL FROM:<a@example.com> SIZE=100": (
+        b"250 2.1.0 OK | 555 RCPT TO parameters not recognized or not implemented"
+    ),
+    b"MAIL FROM: <a@example.com>": b"250 2.1.0 OK | " + UNKNOWN % b"a@example.com",
+    b'MAIL FROM:<"quoted name"@example.com>': (
+        b"250 2.1.0 OK | " + UNKNOWN % b'"quoted name"@example.com'
+    ),
+    b"MAIL FROM:<a@[127.0.0.1]>": b"250 2.1.0 OK | " + UNKNOWN % b"a@[127.0.0.1]",
+    b"MAIL FROM:<a b@example.com>": b"250 2.1.0 OK | " + UNKNOWN % b'"a b"@example.com',
+    b"MAIL FROM:<" + b"l" * 100 + b"@example.com>": (
+        b"250 2.1.0 OK | " + UNKNOWN % (b"l" * 100 + b"@example.com")
+    ),
+}
+
+
+@pytest.mark.usefixtures("setup_integration")
+async def test_address_parsing_replies(smtp_port: int) -> None:
+    """MAIL FROM and RCPT TO addresses in the forms clients send get aiosmtpd's replies (the
+    listener parses them itself, see `_Session._getaddr`)."""
+    got = {}
+    for command in ADDRESS_REPLIES:
+        replies = await _dialogue(smtp_port, b"EHLO c", command, b"RCPT TO:" + command[10:])
+        got[command] = replies[2] + b" | " + replies[3]
+    assert got == ADDRESS_REPLIES

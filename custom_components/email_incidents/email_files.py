@@ -11,9 +11,10 @@ refers to any more is deleted after the pruning that freed it is written.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from homeassistant.helpers.json import json_bytes
 from homeassistant.util.json import json_loads
@@ -22,6 +23,10 @@ from .core.models import EmailRecord, EmailRef
 from .core.state import email_from_data, email_to_data
 
 SEGMENT_BYTES: Final = 16 * 1024 * 1024
+# The newest e-mails stay in memory up to this size, so what is shown right after it arrived
+# (an alert storm's new to-do items, an incident opened from its notification) is not read
+# back from disk.
+RECENT_BYTES: Final = 1024 * 1024
 
 type PendingEmails = list[tuple[EmailRef, bytes]]
 
@@ -44,6 +49,8 @@ class EmailFiles:
         self._pending: PendingEmails = []
         self._fd: int | None = None
         self._fd_segment = -1
+        self._recent: dict[EmailRef, EmailRecord] = {}
+        self._recent_bytes = 0
 
     def load(self) -> None:
         """In the executor, at start: new e-mails go to a segment after every existing one."""
@@ -63,7 +70,17 @@ class EmailFiles:
         ref = EmailRef(self._segment, self._size, len(data))
         self._size += len(data)
         self._pending.append((ref, data))
+        self._recent[ref] = email
+        self._recent_bytes += ref.length
+        while self._recent_bytes > RECENT_BYTES:
+            oldest = next(iter(self._recent))
+            del self._recent[oldest]
+            self._recent_bytes -= oldest.length
         return ref
+
+    def recent(self, ref: EmailRef) -> EmailRecord | None:
+        """The e-mail at `ref` if it is among the newest, which are kept in memory too."""
+        return self._recent.get(ref)
 
     def take_pending(self) -> PendingEmails:
         pending, self._pending = self._pending, []
@@ -80,15 +97,14 @@ class EmailFiles:
     # --- in the executor ------------------------------------------------------------------------
 
     def write(self, pending: PendingEmails) -> None:
-        """Append the e-mails and sync them (before the journal line that refers to them)."""
-        synced: set[int] = set()
-        for ref, data in pending:
-            fd = self._open(ref.segment)
-            view = memoryview(data)
+        """Append the e-mails and sync them (before the journal line that refers to them): one
+        write per segment, as they follow each other in it."""
+        for segment, emails in itertools.groupby(pending, key=lambda email: email[0].segment):
+            fd = self._open(segment)
+            view = memoryview(b"".join(data for _ref, data in emails))
             while view:
                 view = view[os.write(fd, view) :]
-            synced.add(ref.segment)
-        if self._fd is not None and self._fd_segment in synced:
+        if pending and self._fd is not None:
             os.fsync(self._fd)
 
     def _open(self, segment: int) -> int:
@@ -109,17 +125,22 @@ class EmailFiles:
         return self._fd
 
     def read(self, refs: list[EmailRef]) -> list[EmailRecord | str]:
-        """The e-mails at `refs`, in order; in place of one that cannot be read, why."""
+        """The e-mails at `refs`, in order; in place of one that cannot be read, why. Each
+        segment is opened once however many of its e-mails are asked for."""
         emails: list[EmailRecord | str] = []
-        for ref in refs:
-            try:
-                with _segment_path(self.folder, ref.segment).open("rb") as file:
+        with contextlib.ExitStack() as files:
+            opened: dict[int, BinaryIO] = {}
+            for ref in refs:
+                try:
+                    if (file := opened.get(ref.segment)) is None:
+                        path = _segment_path(self.folder, ref.segment)
+                        file = opened[ref.segment] = files.enter_context(path.open("rb"))
                     file.seek(ref.offset)
                     emails.append(email_from_data(json_loads(file.read(ref.length))))  # type: ignore[arg-type]
-            except OSError as err:
-                emails.append(str(err.strerror or err))
-            except (ValueError, TypeError) as err:
-                emails.append(f"damaged: {err}")
+                except OSError as err:
+                    emails.append(str(err.strerror or err))
+                except (ValueError, TypeError) as err:
+                    emails.append(f"damaged: {err}")
         return emails
 
     def remove_unused(self, used: set[int]) -> None:

@@ -13,6 +13,8 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from enum import StrEnum
 import hmac
 from ipaddress import ip_address
@@ -197,6 +199,7 @@ class _Session(SMTP):
         self._client = ""
         self._admitted = False
         self._receiving_data = False
+        self._reply_lines: list[str] = []
         super().__init__(
             listener.handler,
             hostname=settings.mail_domain,
@@ -220,6 +223,23 @@ class _Session(SMTP):
     @property
     def client(self) -> str:
         return self._client
+
+    @override
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of a MAIL or RCPT command and the rest, as aiosmtpd parses them, without
+        the typing class aiosmtpd defines anew on every call (a twentieth of an e-mail's cost)."""
+        if not arg:
+            return "", ""
+        try:
+            if arg.lstrip().startswith("<"):
+                angle_addr, rest = get_angle_addr(arg)
+                address = angle_addr.addr_spec
+            else:
+                addr_spec, rest = get_addr_spec(arg)
+                address = addr_spec.addr_spec
+        except HeaderParseError:
+            return None, None
+        return address, rest  # no `local_part_limit`: this listener sets none
 
     @property
     def is_tls(self) -> bool:
@@ -399,6 +419,14 @@ class _Session(SMTP):
                         await asyncio.sleep(AUTH_FAILURE_DELAY)  # slows password guessing
                     self._listener.sink.record_refusal(cause, self._client)
                     break
+            # The lines of a multi-line reply (EHLO's) go out with its last line, in one
+            # send: a system call per line was a tenth of the time an e-mail costs.
+            if status.startswith("250-"):
+                self._reply_lines.append(status)
+                return
+            if self._reply_lines:
+                status = "\r\n".join([*self._reply_lines, status])
+                self._reply_lines.clear()
         await super().push(status)
 
     def refuse_for_shutdown(self) -> None:

@@ -405,12 +405,14 @@ class EmailIncidentsRuntime:
     async def async_read_emails(self, emails: Iterable[KeptEmail]) -> list[EmailRecord | str]:
         """The e-mails, read from disk (those in memory as they are); in place of one that
         cannot be read, why."""
-        emails = list(emails)
-        refs = [email for email in emails if isinstance(email, EmailRef)]
-        read = iter(
-            await self.hass.async_add_executor_job(self.store.emails.read, refs) if refs else ()
-        )
-        return [next(read) if isinstance(email, EmailRef) else email for email in emails]
+        files = self.store.emails
+        kept = [
+            files.recent(email) or email if isinstance(email, EmailRef) else email
+            for email in emails
+        ]
+        refs = [email for email in kept if isinstance(email, EmailRef)]
+        read = iter(await self.hass.async_add_executor_job(files.read, refs) if refs else ())
+        return [next(read) if isinstance(email, EmailRef) else email for email in kept]
 
     # --- support hours ----------------------------------------------------------------------
 

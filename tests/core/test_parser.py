@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+import re
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
@@ -510,6 +511,45 @@ def test_clean_text() -> None:
     assert clean_text("x" * 30, 20) == "x" * (20 - len(TRUNCATION_MARK)) + TRUNCATION_MARK
     assert clean_text("x" * 30, 5) == "xxxxx"
     assert clean_text("short", 20) == "short"
+
+
+def _clean_text_by_patterns(value: str) -> str:
+    """`clean_text` as its docstring defines it, one pattern after the other."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", "", text)
+    text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    return re.sub(r"\n{4,}", "\n\n\n", text).strip("\n")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [
+                "a",
+                " ",
+                "\t",
+                "\n",
+                "\r",
+                "\x00",
+                "\x07",
+                "\x0b",
+                "\x1f",
+                "\x7f",
+                "\x85",
+                "\u2028",
+                "é",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_clean_text_matches_its_definition(value: str) -> None:
+    """The fast paths (ASCII text, patterns skipped where they cannot match) change nothing."""
+    assert clean_text(value) == _clean_text_by_patterns(value)
+    assert clean_text(value.encode("ascii", "ignore").decode()) == _clean_text_by_patterns(
+        value.encode("ascii", "ignore").decode()
+    )
 
 
 # --- properties ----------------------------------------------------------------------------------

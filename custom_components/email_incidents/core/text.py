@@ -13,7 +13,10 @@ import re
 # C0 (with CR, LF and TAB), DEL, C1 and the Unicode line and paragraph separators, which some
 # viewers treat as line breaks; `\s` also folds other whitespace such as no-break spaces.
 _LINE_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\s]+")
-_TEXT_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_TEXT_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]+")
+# What `_TEXT_UNSAFE` removes from ASCII text (after CR became LF): bytes.translate deletes them
+# in one C pass, some fifty times faster than the pattern scans a typical alert's body.
+_ASCII_UNSAFE = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{4,}")
 TRUNCATION_MARK = "\n[… truncated]"
@@ -46,9 +49,16 @@ def clean_text(value: str, limit: int | None = None) -> str:
 
 def _cleaned(value: str) -> str:
     text = value.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TEXT_UNSAFE.sub("", text)
-    text = _TRAILING_SPACE.sub("", text)
-    return _BLANK_RUNS.sub("\n\n\n", text).strip("\n")
+    if text.isascii():
+        text = text.encode("ascii").translate(None, _ASCII_UNSAFE).decode("ascii")
+    else:
+        text = _TEXT_UNSAFE.sub("", text)
+    # The patterns only where they can match: substring tests cost far less than their scans.
+    if " \n" in text or "\t\n" in text or text.endswith((" ", "\t")):
+        text = _TRAILING_SPACE.sub("", text)
+    if "\n\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n\n", text)
+    return text.strip("\n")
 
 
 def human_interval(interval: timedelta) -> str:
