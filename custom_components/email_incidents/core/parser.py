@@ -273,11 +273,18 @@ def _content_info(entity: _Entity, defects: _Defects) -> _ContentInfo:
             holder[name] = _bounded_parameters(value)
     disposition = holder.get("Content-Disposition", "").split(";", 1)[0].strip().lower()
     content_type = holder.get_content_type()
-    filename = clean_line(_decode_encoded_words(holder.get_filename() or "", defects), 255)
+    # Each parameter lookup parses the header anew: asked for only where it can be there
+    # (a file name is a `filename` or `name` parameter, a boundary is a multipart's).
+    named = (
+        "name" in f"{holder.get('Content-Type', '')}{holder.get('Content-Disposition', '')}".lower()
+    )
+    filename = clean_line(
+        _decode_encoded_words((named and holder.get_filename()) or "", defects), 255
+    )
     return _ContentInfo(
         content_type=content_type,
         charset=holder.get_content_charset(),
-        boundary=holder.get_boundary(),
+        boundary=holder.get_boundary() if content_type.startswith("multipart/") else None,
         filename=filename,
         is_attachment=disposition == "attachment"
         or (bool(filename) and content_type not in _BODY_TYPES),
