@@ -4,10 +4,13 @@ Starts a real Home Assistant (`hass`) with the integration, lets 20 clients send
 unique Message-IDs, kills `hass` with SIGKILL at a random moment, starts it again from the same
 config folder and checks that every acknowledged e-mail is an incident in the store.
 
-Runs take turns: after the kill, the second run of every three damages one line of the journal
-and the third cuts the snapshot short, as a failing disk would. Then every acknowledged e-mail
-must still be loaded except those whose only record was in the damaged part (counted as
-`skipped`); a copy of the damaged file must be kept next to it. The last line is
+Every acknowledged e-mail's text must be readable from its segment too. Runs take turns: after
+the kill, the second run of every four cuts the newest e-mail segment back to a random point
+after what was synced, as a power loss would leave it (the journal carries those e-mails, and
+the start must put them back); the third damages one line of the journal and the fourth cuts
+the snapshot short, as a failing disk would. Then every acknowledged e-mail must still be loaded
+except those whose only record was in the damaged part (counted as `skipped`); a copy of the
+damaged file must be kept next to it. The last line is
 `RESULT acknowledged=<n> lost=<n> runs=<n> damaged_runs=<n> skipped=<n>`.
 """
 
@@ -35,10 +38,14 @@ from ha_config import (
 )
 
 sys.path.insert(0, str(REPO_ROOT))
+from custom_components.email_incidents.core.models import EmailRecord, EmailRef
+from custom_components.email_incidents.core.state import state_from_data
+from custom_components.email_incidents.email_files import EmailFiles, emails_folder
 from custom_components.email_incidents.store import journal_path, read_files
 
 CLIENTS = 20
-DAMAGES = ("none", "damaged journal line", "cut snapshot")
+DAMAGES = ("none", "lost e-mail tail", "damaged journal line", "cut snapshot")
+BODY = "crash test"
 SOURCE = {"name": "Crash", "addresses": ["crash"], "creation_mode": "every_email"}
 # All clients come from 127.0.0.1: lift the per-client limits so the load is real.
 LIMITS = {
@@ -57,7 +64,7 @@ async def client(port: int, number: int, acknowledged: list[str], stop: asyncio.
         message["To"] = "crash@homeassistant.local"
         message["Subject"] = token
         message["Message-ID"] = f"<{token}@example.com>"
-        message.set_content("crash test")
+        message.set_content(BODY)
         try:
             await aiosmtplib.send(
                 message, hostname="127.0.0.1", port=port, timeout=10, local_hostname="localhost"
@@ -80,9 +87,21 @@ def snapshot_path(config_dir: Path) -> Path:
 
 
 def stored_summaries(config_dir: Path) -> set[str]:
-    """Summaries of every stored incident, read from the files as a start reads them."""
-    data = read_files(snapshot_path(config_dir))[1] or {}
-    return {str(incident["summary"]) for incident in data.get("incidents", ())}
+    """Summaries of the stored incidents whose e-mail reads back from its segment, read from
+    the files as a start reads them."""
+    snapshot = snapshot_path(config_dir)
+    data = read_files(snapshot)[1]
+    if data is None:
+        return set()
+    incidents = list(state_from_data(data).incidents.values())
+    refs = [incident.emails[0] for incident in incidents]
+    assert all(isinstance(ref, EmailRef) for ref in refs)
+    bodies = EmailFiles(emails_folder(snapshot)).read(refs)  # type: ignore[arg-type]
+    return {
+        incident.summary
+        for incident, email in zip(incidents, bodies, strict=True)
+        if isinstance(email, EmailRecord) and email.body == BODY
+    }
 
 
 def _skip_separators(text: str, position: int) -> int:
@@ -96,6 +115,14 @@ def damage(config_dir: Path, kind: str, rng: random.Random) -> set[str]:
     """Damage the files as `kind` says; the summaries whose only record was in the damaged
     part, which may be skipped."""
     snapshot = snapshot_path(config_dir)
+    if kind == "lost e-mail tail" and (carried := read_files(snapshot)[0].journal_emails):
+        # Only what no snapshot has synced yet can be lost: e-mails the journal carries.
+        segment = max(ref.segment for ref, _data in carried)
+        start = min(ref.offset for ref, _data in carried if ref.segment == segment)
+        path = emails_folder(snapshot) / f"{segment:08d}"
+        with path.open("r+b") as file:
+            file.truncate(rng.randrange(start, path.stat().st_size + 1))
+        return set()  # the journal holds all of it: nothing may be missing
     if kind == "damaged journal line" and journal_path(snapshot).exists():
         lines = journal_path(snapshot).read_bytes().split(b"\n")[:-1]  # complete lines only
         if not lines:

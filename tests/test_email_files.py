@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import os
 from pathlib import Path
 import shutil
 import smtplib
@@ -13,7 +14,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.email_incidents import email_files
+from custom_components.email_incidents import email_files, store
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import EmailRecord, EmailRef
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
@@ -128,6 +129,63 @@ async def test_the_newest_emails_are_shown_without_reading_the_disk(
     await deliver(hass, send_email, body="newest body")
     shutil.rmtree(_folder(hass))
     assert await _bodies(setup_integration) == ["No such file or directory", "newest body"]
+
+
+async def test_a_write_syncs_once_and_a_snapshot_syncs_the_emails_first(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One fsync acknowledges an e-mail (the journal line carries it); its segment is synced
+    before a snapshot replaces that line."""
+    await deliver(hass, send_email, body="first")  # the first write of a start: a snapshot
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def _fsync(fd: int) -> None:
+        synced.append(Path(f"/proc/self/fd/{fd}").readlink().name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", _fsync)
+    await deliver(hass, send_email, body="second")
+    assert synced == [f"{DOMAIN}.listener_entry.journal"]
+
+    synced.clear()
+    monkeypatch.setattr(store, "JOURNAL_MIN_COMPACT_BYTES", 0)
+    await deliver(hass, send_email, body="third")  # the journal outgrew the snapshot
+    [segment] = _segments(hass)
+    assert synced[0] == segment
+    assert synced[-1] == f"{DOMAIN}.listener_entry.journal"  # emptied after the snapshot
+    assert await _bodies(setup_integration) == ["first", "second", "third"]
+
+
+async def test_emails_a_crash_cut_from_their_segment_are_put_back(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Power lost before the segment reached the disk: the journal line that acknowledged the
+    e-mail carries it, and the next start writes it back."""
+    await deliver(hass, send_email, body="synced with the first snapshot")
+    await deliver(hass, send_email, body="only in the journal's line")
+    [first, second] = [
+        incident.emails[0] for incident in setup_integration.runtime_data.engine.incidents()
+    ][::-1]
+    assert isinstance(first, EmailRef)
+    assert isinstance(second, EmailRef)
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    segment = _folder(hass) / f"{second.segment:08d}"
+    with segment.open("r+b") as file:  # what the disk held: the tail never made it
+        file.truncate(second.offset)
+    assert await hass.config_entries.async_setup(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    assert "Put back 1 e-mail(s) that a crash had lost" in caplog.text
+    assert await _bodies(setup_integration) == [
+        "synced with the first snapshot",
+        "only in the journal's line",
+    ]
 
 
 async def test_removing_the_integration_removes_the_emails(

@@ -17,8 +17,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents import store
 from custom_components.email_incidents.const import DOMAIN
-from custom_components.email_incidents.core.models import IncidentStatus
-from custom_components.email_incidents.core.state import state_to_data
+from custom_components.email_incidents.core.models import EmailRef, IncidentStatus
+from custom_components.email_incidents.core.state import email_from_data, state_to_data
 
 from .conftest import FailingDisk, make_email, source_subentry
 
@@ -72,6 +72,14 @@ async def test_a_write_appends_the_changes_to_the_journal(
         [("INC-1", "resolved")],
     ]
     assert lines[1]["meta"]["counters"]["received"] == 2
+    # The line that acknowledged an e-mail carries it, byte for byte as in its segment.
+    [[segment, offset, text]] = lines[0]["emails"]
+    emails = config_entry.runtime_data.store.emails
+    assert email_from_data(json.loads(text)).subject == "second"
+    assert emails.read([EmailRef(segment, offset, len(text.encode()))])[0] == email_from_data(
+        json.loads(text)
+    )
+    assert lines[1]["emails"] == []
     message_id = config_entry.runtime_data.recent[-1].email.message_id
     assert list(lines[0]["message_ids"]) == [f"{NAS} {message_id}"]
     before = state_to_data(config_entry.runtime_data.engine.state)
@@ -477,3 +485,19 @@ async def test_a_snapshot_has_one_record_per_line_and_a_damaged_line_is_skipped(
     issue = _store_issue(hass)
     assert issue is not None
     assert issue.translation_placeholders["skipped"] == "1"
+
+
+def test_a_line_with_malformed_emails_counts_as_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "email_incidents.entry"
+    path.write_bytes(store.snapshot_content(store.snapshot_head(path.name, {"journal": 0}), []))
+    line = {"meta": {}, "message_ids": {}, "removed": [], "incidents": []}
+    store.journal_path(path).write_text(
+        "".join(
+            json.dumps({**line, "sequence": sequence, "emails": emails}) + "\n"
+            for sequence, emails in ((1, [[1, 0, "{}"]]), (2, [[1, "0", "{}"]]), (3, [[1]]))
+        )
+    )
+    disk, _data = store.read_files(path)
+    assert disk.damage is not None
+    assert disk.damage.skipped == 2
+    assert disk.journal_emails == [(EmailRef(1, 0, 2), b"{}")]

@@ -2,10 +2,14 @@
 
 Incidents keep only where each e-mail is (`EmailRef`: segment, offset, length); its headers,
 attachments and body are read when someone looks at them. An e-mail gets its place on the event
-loop when the engine records it, and is written and synced by the store's write just before the
-journal line that refers to it, so an acknowledged e-mail is on disk with it. Each start writes
-to a new segment, and a segment rolls over at `SEGMENT_BYTES`; a segment no stored incident
-refers to any more is deleted after the pruning that freed it is written.
+loop when the engine records it and is written to its segment by the store's next write.
+
+An acknowledged e-mail is on disk with the write that acknowledged it, with one sync per write:
+a journal line carries its e-mails too, and the segments are synced only before a snapshot
+replaces the journal. A crash that lost part of a segment still written in memory (power loss)
+is repaired at the next start from the journal (`restore`). Each start writes to a new segment,
+and a segment rolls over at `SEGMENT_BYTES`; a segment no stored incident refers to any more is
+deleted after the pruning that freed it is written.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class EmailFiles:
         self._pending: PendingEmails = []
         self._fd: int | None = None
         self._fd_segment = -1
+        # Segments written since the last sync (the journal holds their e-mails meanwhile).
+        self._unsynced: set[int] = set()
         self._recent: dict[EmailRef, EmailRecord] = {}
         self._recent_bytes = 0
 
@@ -97,21 +103,57 @@ class EmailFiles:
     # --- in the executor ------------------------------------------------------------------------
 
     def write(self, pending: PendingEmails) -> None:
-        """Append the e-mails and sync them (before the journal line that refers to them): one
-        write per segment, as they follow each other in it."""
+        """Append the e-mails, one write per segment as they follow each other in it; synced
+        later (`sync`)."""
         for segment, emails in itertools.groupby(pending, key=lambda email: email[0].segment):
             fd = self._open(segment)
             view = memoryview(b"".join(data for _ref, data in emails))
             while view:
                 view = view[os.write(fd, view) :]
-        if pending and self._fd is not None:
-            os.fsync(self._fd)
+            self._unsynced.add(segment)
+
+    def sync(self) -> None:
+        """Make every e-mail written so far durable: before a snapshot replaces the journal
+        lines that carry them. A segment deleted meanwhile holds nothing anyone refers to."""
+        for segment in sorted(self._unsynced):
+            if segment == self._fd_segment and self._fd is not None:
+                os.fsync(self._fd)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    fd = os.open(_segment_path(self.folder, segment), os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            self._unsynced.discard(segment)
+
+    def restore(self, emails: PendingEmails) -> int:
+        """At start, in the executor: put back what a crash lost of the e-mails that journal
+        lines carry (their segments were not synced yet); returns how many were put back. Only
+        into segments that exist: the folder is synced when one is created, so a missing one
+        was deleted because nothing refers to it."""
+        restored = 0
+        for segment, entries in itertools.groupby(emails, key=lambda email: email[0].segment):
+            try:
+                fd = os.open(_segment_path(self.folder, segment), os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                written = 0
+                for ref, data in entries:
+                    if os.pread(fd, ref.length, ref.offset) != data:
+                        os.pwrite(fd, data, ref.offset)
+                        written += 1
+                if written:
+                    os.fsync(fd)
+                restored += written
+            finally:
+                os.close(fd)
+        return restored
 
     def _open(self, segment: int) -> int:
         if self._fd is not None and self._fd_segment == segment:
             return self._fd
-        if self._fd is not None:
-            os.fsync(self._fd)  # the previous segment is complete
         self.close()
         self.folder.mkdir(parents=True, exist_ok=True)
         path = _segment_path(self.folder, segment)

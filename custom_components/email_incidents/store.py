@@ -8,9 +8,11 @@ Two files sit in `.storage/`:
 - the snapshot, `email_incidents.<entry id>`, in `Store`'s layout (version, key, data) so that
   backups and tools treat it as usual: the whole state, written atomically (fsync, rename);
 - the journal, `email_incidents.<entry id>.journal`: one JSON line per write after the
-  snapshot, with what that write changed (the incidents created, changed or removed, the
-  Message-IDs seen and the few small fields). Appending a line and an fsync is all a write costs,
-  however many incidents are stored.
+  snapshot, with what that write changed (the incidents created, changed or removed, their new
+  e-mails, the Message-IDs seen and the few small fields). Appending a line and an fsync is all
+  a write costs, however many incidents are stored: the e-mails' segments are synced only before
+  a snapshot replaces the journal, and a start puts back from the journal what a crash lost of
+  them (see `email_files`).
 
 Each journal line has a sequence number and the snapshot names the last one it contains, so a
 crash between writing a snapshot and emptying the journal replays nothing twice. A last line cut
@@ -47,6 +49,7 @@ from homeassistant.util.file import WriteError, write_utf8_file_atomic
 from homeassistant.util.json import json_loads, json_loads_object
 
 from .const import DOMAIN, LOGGER
+from .core.models import EmailRef
 from .core.state import StateChanges
 from .email_files import EmailFiles, PendingEmails, emails_folder
 
@@ -169,6 +172,9 @@ class DiskState:
     sequence: int = 0
     snapshot_bytes: int = 0
     journal_bytes: int = 0
+    # The e-mails the journal's lines carry, until a start has made sure their segments hold
+    # them.
+    journal_emails: PendingEmails = field(default_factory=list)
     # The next write must be a snapshot: there is none yet, or the journal ends in a line
     # that a crash or a failed write cut short (a line appended after it would be lost), or
     # a file was damaged.
@@ -379,10 +385,17 @@ def _replay_journal(
                 continue  # already in the snapshot
             meta, message_ids, removed = entry["meta"], entry["message_ids"], entry["removed"]
             changed = {record["id"]: record for record in entry["incidents"]}
+            # Lines written before e-mails moved into the journal have none.
+            emails = [
+                (EmailRef(segment, offset, len(data := text.encode())), data)
+                for segment, offset, text in entry.get("emails", ())
+                if isinstance(segment, int) and isinstance(offset, int) and isinstance(text, str)
+            ]
             if not (
                 isinstance(meta, dict)
                 and isinstance(message_ids, dict)
                 and all(isinstance(incident_id, str) for incident_id in removed)
+                and len(emails) == len(entry.get("emails", ()))
             ):
                 raise TypeError("a field of the wrong type")
         except (ValueError, TypeError, KeyError) as err:
@@ -392,6 +405,7 @@ def _replay_journal(
         disk.sequence = sequence
         disk.meta = meta
         disk.message_ids.update(message_ids)
+        disk.journal_emails += emails
         for incident_id in removed:
             records.pop(incident_id, None)
         records.update(changed)
@@ -444,6 +458,15 @@ class IncidentStore:
         What could not be read is in `damage`; damaged files are kept as copies."""
         disk, data = await self._hass.async_add_executor_job(read_files, self.path)
         await self._hass.async_add_executor_job(disk.keep_damaged_files)
+        if restored := await self._hass.async_add_executor_job(
+            self.emails.restore, disk.journal_emails
+        ):
+            LOGGER.warning(
+                "Put back %d e-mail(s) that a crash had lost from %s (they were in the journal)",
+                restored,
+                self.emails.folder,
+            )
+        disk.journal_emails = []
         await self._hass.async_add_executor_job(self.emails.load)
         self._disk = disk
         return data
@@ -530,12 +553,19 @@ class IncidentStore:
                 emails,
                 snapshot=(head, [record for record in merged.values() if record is not None]),
             )
-        line = b'{"sequence":%d,"meta":%s,"message_ids":%s,"removed":%s,"incidents":[%s]}\n' % (
-            sequence,
-            json_bytes(changes.meta),
-            json_bytes(changes.message_ids),
-            json_bytes([incident_id for incident_id, record in records.items() if record is None]),
-            b",".join(record for record in records.values() if record is not None),
+        line = (
+            b'{"sequence":%d,"meta":%s,"message_ids":%s,"removed":%s,"incidents":[%s],"emails":%s}\n'
+            % (
+                sequence,
+                json_bytes(changes.meta),
+                json_bytes(changes.message_ids),
+                json_bytes(
+                    [incident_id for incident_id, record in records.items() if record is None]
+                ),
+                b",".join(record for record in records.values() if record is not None),
+                # Each e-mail's exact bytes, as text: a start compares them with the segment's.
+                json_bytes([[ref.segment, ref.offset, data.decode()] for ref, data in emails]),
+            )
         )
         return _Write(
             sequence,
@@ -553,6 +583,7 @@ class IncidentStore:
         makes sure the folder exists."""
         self.emails.write(write.emails)
         if write.snapshot is not None:
+            self.emails.sync()  # the journal lines that carry them are about to go
             self.path.parent.mkdir(parents=True, exist_ok=True)
             head, records = write.snapshot
             content = snapshot_content(head, records)
