@@ -24,6 +24,9 @@ import uuid
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = REPO_ROOT / "custom_components" / "email_incidents"
 
+# configuration.yaml of every Home Assistant the tests, benchmarks and tools start: its web
+# server on a loopback port of its own (several can run), only warnings in its log. What an
+# instance needs beyond it is appended (`WEB_CONFIGURATION`, the benchmark's configurations).
 MINIMAL_CONFIGURATION = """\
 homeassistant:
   name: Email Incidents
@@ -34,6 +37,8 @@ http:
   server_host: 127.0.0.1
   server_port: {http_port}
 """
+# With the frontend and the APIs a browser or an HTTP client talks to.
+WEB_CONFIGURATION = MINIMAL_CONFIGURATION + "frontend:\nconfig:\napi:\nwebsocket_api:\n"
 
 
 def free_port() -> int:

@@ -61,19 +61,6 @@ UI_TIMEOUT_MS = 60_000
 START_TIMEOUT_S = 180
 USERNAME = "admin"
 PASSWORD = "test-password-123"
-CONFIGURATION = """\
-homeassistant:
-  name: Email Incidents
-  time_zone: UTC
-logger:
-  default: warning
-http:
-  server_host: 127.0.0.1
-  server_port: {http_port}
-frontend:
-config:
-api:
-"""
 
 
 # --- Home Assistant over HTTP -------------------------------------------------------------------
@@ -226,7 +213,7 @@ def run_home_assistant(
         config_dir,
         listener={"host": "127.0.0.1", "port": smtp_port},
         sources=sources,
-        configuration=CONFIGURATION,
+        configuration=ha_config.WEB_CONFIGURATION,
         policies=policies,
     )
     match = re.search(r"server_port: (\d+)", (config_dir / "configuration.yaml").read_text())

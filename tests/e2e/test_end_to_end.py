@@ -47,20 +47,6 @@ PASSWORD = "e2e-password-123"
 DOMAIN = "email_incidents"
 MAIL_DOMAIN = "homeassistant.local"
 EVENT_TYPES = ("created", "resolved", "escalated")
-CONFIGURATION = """\
-homeassistant:
-  name: Email Incidents E2E
-  time_zone: UTC
-logger:
-  default: warning
-http:
-  server_host: 127.0.0.1
-  server_port: {http_port}
-frontend:
-config:
-api:
-websocket_api:
-"""
 LEVEL_2_DELAY_S = 60
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 HOST_DOWN = "PROBLEM Host: web01 is DOWN"
@@ -618,7 +604,7 @@ async def test_end_to_end(tmp_path: Path, socket_enabled: None) -> None:
     http_port = ha_config.free_port()
     smtp_port = ha_config.free_port()
     (config_dir / "configuration.yaml").write_text(
-        CONFIGURATION.format(http_port=http_port), encoding="utf-8"
+        ha_config.WEB_CONFIGURATION.format(http_port=http_port), encoding="utf-8"
     )
     ha_config.link_integration(config_dir)
     process = Process(config_dir)
