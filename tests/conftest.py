@@ -135,6 +135,13 @@ def source_subentry(
     )
 
 
+# The NAS (a new incident for every e-mail) and a router: for what works across sources.
+TWO_SOURCES = [
+    source_subentry(creation_mode="every_email"),
+    source_subentry(name="Router", addresses=("router",), subentry_id="source_router"),
+]
+
+
 def policy_subentry(
     name: str = "On call",
     levels: tuple[Mapping[str, Any], ...] = ({"delay_minutes": 0, "targets": []},),

@@ -21,15 +21,10 @@ from custom_components.email_incidents.core.models import (
     Priority,
 )
 
-from .conftest import FailingDisk, find_device, source_subentry
+from .conftest import TWO_SOURCES, FailingDisk, find_device
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
-
-TWO_SOURCES = [
-    source_subentry(creation_mode="every_email"),
-    source_subentry(name="Router", addresses=("router",), subentry_id="source_router"),
-]
 
 
 async def _call(

@@ -19,15 +19,10 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import Actor, ActorKind
 
-from .conftest import make_email, source_subentry
+from .conftest import TWO_SOURCES, make_email
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
-
-TWO_SOURCES = [
-    source_subentry(creation_mode="every_email"),
-    source_subentry(name="Router", addresses=("router",), subentry_id="source_router"),
-]
 
 
 async def _ws(client: Any, command: str, **data: Any) -> Any:
