@@ -6,7 +6,7 @@ incidents with 5 log entries each take about 0.3 s for state_to_data plus json.d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 import json
 from typing import Any
 
@@ -130,6 +130,33 @@ def test_records_leave_out_what_is_empty() -> None:
     }
     incident.key = ""
     assert incident_to_data(incident)["key"] == ""
+
+
+def test_log_times_keep_their_own_time_zone() -> None:
+    """Log times are written out once and reused; the same instant in another zone still
+    reads as it was given."""
+    in_berlin = T0.astimezone(timezone(timedelta(hours=1)))
+    incident = Incident(
+        id="INC-1",
+        source_id="nas",
+        status=IncidentStatus.PENDING,
+        summary="Disk failure",
+        details="",
+        key=None,
+        priority=Priority.HIGH,
+        created=T0,
+        log=[
+            LogEntry(at=T0, kind=LogKind.CREATED),
+            LogEntry(at=in_berlin, kind=LogKind.EMAIL),
+            LogEntry(at=T0, kind=LogKind.EMAIL),
+        ],
+    )
+    for _ in range(2):  # written out, then reused
+        assert [row[0] for row in incident_to_data(incident)["log"]] == [
+            "2026-11-26T03:00:00+00:00",
+            "2026-11-26T04:00:00+01:00",
+            "2026-11-26T03:00:00+00:00",
+        ]
 
 
 def test_state_to_data_shares_no_container_with_the_live_state() -> None:
