@@ -23,13 +23,14 @@ from custom_components.email_incidents.const import (
 )
 from custom_components.email_incidents.event import IncidentEventEntity
 
-from .conftest import find_device, policy_subentry, source_subentry
+from .conftest import find_device, make_email, policy_subentry, source_subentry
 from .entity_helpers import (
     FROZEN_TIME,
     SendEmail,
     assert_entities_match_snapshot,
     deliver,
     only_platform,
+    wait_for_burst_writes,
 )
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -163,6 +164,42 @@ async def test_every_event_type(
     router = hass.states.get("event.router_incident_events")
     assert router is not None
     assert router.state == "unknown"
+
+
+async def test_a_burst_into_one_incident_shows_its_latest_update_once_a_second(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, send_email: SendEmail
+) -> None:
+    """The bus gets every update; the entity's state the first, then the latest a second later,
+    and a held update always before the event that follows it."""
+    updated = async_capture_events(hass, f"{EVENT_INCIDENT_PREFIX}updated")
+    shown: list[tuple[str, int]] = []
+
+    @callback
+    def _record(event: Event[Any]) -> None:
+        if event.data["entity_id"] == EVENTS:
+            attributes = event.data["new_state"].attributes
+            shown.append((attributes["event_type"], attributes["email_count"]))
+
+    hass.bus.async_listen("state_changed", _record)
+    await deliver(hass, send_email)
+    for _ in range(4):  # the same second
+        await send_email(make_email())
+    await hass.async_block_till_done()
+    assert [event.data["email_count"] for event in updated] == [2, 3, 4, 5]
+    assert shown == [("created", 1), ("updated", 2)]
+    await wait_for_burst_writes(hass)
+    assert shown == [("created", 1), ("updated", 2), ("updated", 5)]
+
+    await send_email(make_email())
+    await hass.async_block_till_done()
+    assert shown[-1] == ("updated", 5)  # held: the last one was shown less than a second ago
+    await hass.services.async_call(
+        DOMAIN, "accept_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert shown[-2:] == [("updated", 6), ("accepted", 6)]
+    await wait_for_burst_writes(hass)
+    assert shown[-1] == ("accepted", 6)
 
 
 async def test_listener_removed_on_unload(
