@@ -106,8 +106,9 @@ def test_any_state_survives_json_exactly(state: EngineState) -> None:
     assert list(restored.incidents) == list(state.incidents)  # order is newest-last, kept
 
 
-def test_records_leave_out_what_is_empty() -> None:
-    incident = Incident(
+def _disk_failure(log: list[LogEntry]) -> Incident:
+    """A pending incident with nothing but what every incident has, and the log given."""
+    return Incident(
         id="INC-1",
         source_id="nas",
         status=IncidentStatus.PENDING,
@@ -116,8 +117,12 @@ def test_records_leave_out_what_is_empty() -> None:
         key=None,
         priority=Priority.HIGH,
         created=T0,
-        log=[LogEntry(at=T0, kind=LogKind.CREATED, message="Disk failure")],
+        log=log,
     )
+
+
+def test_records_leave_out_what_is_empty() -> None:
+    incident = _disk_failure([LogEntry(at=T0, kind=LogKind.CREATED, message="Disk failure")])
     assert incident_to_data(incident) == {
         "id": "INC-1",
         "source": "nas",
@@ -136,20 +141,12 @@ def test_log_times_keep_their_own_time_zone() -> None:
     """Log times are written out once and reused; the same instant in another zone still
     reads as it was given."""
     in_berlin = T0.astimezone(timezone(timedelta(hours=1)))
-    incident = Incident(
-        id="INC-1",
-        source_id="nas",
-        status=IncidentStatus.PENDING,
-        summary="Disk failure",
-        details="",
-        key=None,
-        priority=Priority.HIGH,
-        created=T0,
-        log=[
+    incident = _disk_failure(
+        [
             LogEntry(at=T0, kind=LogKind.CREATED),
             LogEntry(at=in_berlin, kind=LogKind.EMAIL),
             LogEntry(at=T0, kind=LogKind.EMAIL),
-        ],
+        ]
     )
     for _ in range(2):  # written out, then reused
         assert [row[0] for row in incident_to_data(incident)["log"]] == [
