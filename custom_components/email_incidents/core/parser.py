@@ -127,6 +127,12 @@ def _normalise_address(address: str) -> str:
 
 
 _normalise_address_cached = lru_cache(maxsize=_CACHED_ADDRESSES)(_normalise_address)
+_parseaddr_cached = lru_cache(maxsize=_CACHED_ADDRESSES)(parseaddr)
+
+
+def _sender(value: str) -> tuple[str, str]:
+    """The display name and address of a From header (its result is a tuple, never changed)."""
+    return _parseaddr_cached(value) if len(value) <= _CACHED_ADDRESS_CHARS else parseaddr(value)
 
 
 def _bare_address(address: str) -> str:
@@ -451,7 +457,7 @@ def _parse(
     )
     walker = _MimeWalker(limits, defects)
     body = clean_text(walker.body_text(message), limits.max_body_chars)
-    from_name, from_address = parseaddr(
+    from_name, from_address = _sender(
         message.raw_headers.first("From")[: limits.max_header_value_chars]
     )
     return InboundEmail(
