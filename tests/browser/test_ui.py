@@ -99,6 +99,8 @@ def tick(dialog: Any, name: re.Pattern[str]) -> None:
     """Tick the checkbox of this name by clicking its box: from 2026.10 the box is drawn over
     the input and takes the click."""
     box = dialog.get_by_role("checkbox", name=name)
+    # Whether a box is drawn over it can be told only once the step's form has been drawn.
+    expect(box).to_be_visible()
     drawn = dialog.locator("ha-checkbox").filter(has=dialog.page.get_by_role("checkbox", name=name))
     (drawn if drawn.count() else box).click()
     expect(box).to_be_checked()
@@ -108,8 +110,11 @@ def field(dialog: Any, name: str) -> Any:
     """A text field of the step: 2026.10 names a required one "Name*" and shows a list field
     without any text field until its Add button is pressed."""
     box = dialog.get_by_role("textbox", name=re.compile(rf"^{re.escape(name)}\s*\*?$"))
-    if not box.count() and dialog.get_by_role("button", name=f"Add {name}").count():
-        dialog.get_by_role("button", name=f"Add {name}").click()
+    add = dialog.get_by_role("button", name=f"Add {name}")
+    # Which of the two there is can be told only once the step's form has been drawn.
+    expect(box.or_(add).first).to_be_visible()
+    if not box.count():
+        add.click()
     return box
 
 
