@@ -88,6 +88,12 @@ def expect_step(dialog: Any, title: str) -> None:
     expect(titled.first).to_be_visible()
 
 
+def expect_readable_step(page: Page, dialog: Any, title: str) -> None:
+    """The flow shows the step of this title, and everything on it reads well."""
+    expect_step(dialog, title)
+    assert_readable(page)
+
+
 def finish_flow(page: Page, dialog: Any) -> None:
     """The last step: "Success!" in 2025.4, "Success" in 2026.10, closed with Finish."""
     expect_step(dialog, "Success")
@@ -191,8 +197,7 @@ def test_add_alert_source_through_the_ui(page: Page, home_assistant: HomeAssista
     shot(page, "05_rules_menu")
     choose(dialog, "Filters")
 
-    expect_step(dialog, "Filters")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Filters")
     choose(dialog, "Add a filter")
 
     expect_step(dialog, "Filter")
@@ -265,19 +270,16 @@ def test_every_step_of_the_rules_reads_well(
     row.get_by_role("button", name=re.compile(r"^(Configure|Edit alert source)$")).first.click()
 
     dialog = flow_dialog(page)
-    expect_step(dialog, "Alert source")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Alert source")
     dialog.get_by_role("button", name="Submit").click()
     expect_step(dialog, "Rules of the alert source")
     expect(dialog.get_by_text("Subject, regular expression", exact=False)).to_be_visible()
     assert_readable(page)
 
     choose(dialog, "Key rules")
-    expect_step(dialog, "Key rules")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Key rules")
     choose(dialog, "Add a key rule")
-    expect_step(dialog, "Key rule")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Key rule")
     shot(page, "12_key_rule_form")
     field(dialog, "Regular expression").fill(
         r"Service Alert: (?P<host>[^/]+)/(?P<service>.+) is \w+ \*\*"
@@ -358,12 +360,10 @@ def test_every_step_of_a_new_escalation_policy_reads_well(
     open_integration(page, home_assistant)
     start_subentry_flow(page, "escalation_policy")
     dialog = flow_dialog(page)
-    expect_step(dialog, "Escalation policy")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Escalation policy")
     field(dialog, "Name").fill("On call")
     dialog.get_by_role("button", name="Submit").click()
-    expect_step(dialog, "Escalation level")
-    assert_readable(page)
+    expect_readable_step(page, dialog, "Escalation level")
     dialog.get_by_role("button", name="Submit").click()
     expect_step(dialog, "Escalation levels")
     expect(dialog.get_by_text("Level 1: after 0 min: event only", exact=False)).to_be_visible()
@@ -385,8 +385,7 @@ def test_every_step_of_a_new_escalation_policy_reads_well(
         dialog.get_by_text(level, exact=False).click()
         dialog.get_by_role("button", name="Submit").click()
         if option == "Change a level":
-            expect_step(dialog, "Escalation level")
-            assert_readable(page)
+            expect_readable_step(page, dialog, "Escalation level")
             dialog.get_by_role("button", name="Submit").click()
         expect_step(dialog, "Escalation levels")
     expect(dialog.get_by_text("Level 1: after 15 min: event only", exact=False)).to_be_visible()
