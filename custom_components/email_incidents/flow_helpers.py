@@ -1,5 +1,5 @@
-"""What the subentry flows share: selectors, the field and header inputs, errors, and the
-readable form of rules built from translated texts."""
+"""What the subentry flows share: saving, selectors, the field and header inputs, errors, and
+the readable form of rules built from translated texts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import re
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -42,6 +43,21 @@ NUMBER_FIELDS: Final = (
     "repeat",
     "delay_minutes",
 )
+
+
+class SavingSubentryFlow(ConfigSubentryFlow):
+    """A subentry flow whose last step saves the subentry it created or reconfigured."""
+
+    def save(self, data: dict[str, Any]) -> SubentryFlowResult:
+        """Create the subentry named `data["name"]`, or update it. Not async_update_and_abort:
+        from 2026.10 its default ending shows Home Assistant's generic text instead of this
+        integration's (translations/en.json)."""
+        if self.source == "reconfigure":
+            self.hass.config_entries.async_update_subentry(
+                self._get_entry(), self._get_reconfigure_subentry(), data=data, title=data["name"]
+            )
+            return self.async_abort(reason="reconfigure_successful")
+        return self.async_create_entry(title=data["name"], data=data)
 
 
 def typed_errors(user_input: Mapping[str, Any]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from copy import deepcopy
 import re
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -18,7 +18,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .flow_helpers import labelled, minutes, typed_errors
+from .flow_helpers import SavingSubentryFlow, labelled, minutes, typed_errors
 from .texts import Texts, async_load_texts
 
 MAX_LEVEL_DELAY_MINUTES: Final = 1440
@@ -28,7 +28,7 @@ NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
 ENTITY_NOTIFY_SERVICE: Final = "send_message"
 
 
-class EscalationPolicySubentryFlow(ConfigSubentryFlow):
+class EscalationPolicySubentryFlow(SavingSubentryFlow):
     """Add or change an escalation policy: name, repeat, and its levels through a menu."""
 
     def __init__(self) -> None:
@@ -208,13 +208,4 @@ class EscalationPolicySubentryFlow(ConfigSubentryFlow):
 
     async def async_step_save(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Store the policy; sources using it escalate with it at once."""
-        if self.source == "reconfigure":
-            # As in source_flow.py: the integration's own text after saving, on every release.
-            self.hass.config_entries.async_update_subentry(
-                self._get_entry(),
-                self._get_reconfigure_subentry(),
-                data=self._data,
-                title=self._data["name"],
-            )
-            return self.async_abort(reason="reconfigure_successful")
-        return self.async_create_entry(title=self._data["name"], data=self._data)
+        return self.save(self._data)

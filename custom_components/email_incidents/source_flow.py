@@ -12,7 +12,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -37,6 +37,7 @@ from .core.config import (
 from .core.models import Priority
 from .core.rules import KeyMethod, MatchMode, NoKeyFallback, Operator, RuleError
 from .flow_helpers import (
+    SavingSubentryFlow,
     condition_text,
     field_select,
     form_error,
@@ -101,7 +102,7 @@ ACCEPT_RULES: Final = ConditionList(
 )
 
 
-class AlertSourceSubentryFlow(ConfigSubentryFlow):
+class AlertSourceSubentryFlow(SavingSubentryFlow):
     """Add or change an alert source: its basics, then a menu of rules, the tester and save."""
 
     def __init__(self) -> None:
@@ -666,11 +667,4 @@ class AlertSourceSubentryFlow(ConfigSubentryFlow):
         if not self._key_mode:
             # Stored data says what the source does: rules of another mode would be dormant.
             data |= {KEY_RULES: [], "resolve_conditions": [], "accept_conditions": []}
-        if self.source == "reconfigure":
-            # Not async_update_and_abort: from 2026.10 its default ending shows Home Assistant's
-            # generic text instead of this integration's (translations/en.json).
-            self.hass.config_entries.async_update_subentry(
-                self._get_entry(), self._get_reconfigure_subentry(), data=data, title=data["name"]
-            )
-            return self.async_abort(reason="reconfigure_successful")
-        return self.async_create_entry(title=data["name"], data=data)
+        return self.save(data)
