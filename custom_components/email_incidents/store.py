@@ -385,17 +385,11 @@ def _replay_journal(
                 continue  # already in the snapshot
             meta, message_ids, removed = entry["meta"], entry["message_ids"], entry["removed"]
             changed = {record["id"]: record for record in entry["incidents"]}
-            # Lines written before e-mails moved into the journal have none.
-            emails = [
-                (EmailRef(segment, offset, len(data := text.encode())), data)
-                for segment, offset, text in entry.get("emails", ())
-                if isinstance(segment, int) and isinstance(offset, int) and isinstance(text, str)
-            ]
+            emails = _carried_emails(entry)
             if not (
                 isinstance(meta, dict)
                 and isinstance(message_ids, dict)
                 and all(isinstance(incident_id, str) for incident_id in removed)
-                and len(emails) == len(entry.get("emails", ()))
             ):
                 raise TypeError("a field of the wrong type")
         except (ValueError, TypeError, KeyError) as err:
@@ -418,6 +412,18 @@ def _replay_journal(
         )
         disk.damaged(damaged, path, journal)
     return bool(tail)
+
+
+def _carried_emails(entry: Any) -> PendingEmails:
+    """The e-mails a journal line carries, each as its exact bytes (lines written before
+    e-mails moved into the journal carry none); TypeError if one is malformed."""
+    emails: PendingEmails = []
+    for segment, offset, text in entry.get("emails", ()):
+        if not (isinstance(segment, int) and isinstance(offset, int) and isinstance(text, str)):
+            raise TypeError("an e-mail of the wrong type")
+        data = text.encode()
+        emails.append((EmailRef(segment, offset, len(data)), data))
+    return emails
 
 
 class IncidentStore:
@@ -456,20 +462,24 @@ class IncidentStore:
     async def async_load(self) -> dict[str, Any] | None:
         """The stored state data, or None on first start (the core migrates its schema).
         What could not be read is in `damage`; damaged files are kept as copies."""
-        disk, data = await self._hass.async_add_executor_job(read_files, self.path)
-        await self._hass.async_add_executor_job(disk.keep_damaged_files)
-        if restored := await self._hass.async_add_executor_job(
-            self.emails.restore, disk.journal_emails
-        ):
+        disk, data = await self._hass.async_add_executor_job(self._read)
+        self._disk = disk
+        return data
+
+    def _read(self) -> tuple[DiskState, dict[str, Any] | None]:
+        """In the executor, at start: the files' content; damaged files kept as copies, and
+        what a crash lost of the journal's e-mails put back into their segments."""
+        disk, data = read_files(self.path)
+        disk.keep_damaged_files()
+        if restored := self.emails.restore(disk.journal_emails):
             LOGGER.warning(
                 "Put back %d e-mail(s) that a crash had lost from %s (they were in the journal)",
                 restored,
                 self.emails.folder,
             )
         disk.journal_emails = []
-        await self._hass.async_add_executor_job(self.emails.load)
-        self._disk = disk
-        return data
+        self.emails.load()
+        return disk, data
 
     @property
     def damage(self) -> StoreDamage | None:
