@@ -64,6 +64,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEn
 async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntry) -> bool:
     """Load the incidents and start the listener."""
     runtime = EmailIncidentsRuntime(hass, entry)
+    # Before the listener starts: actions work as soon as e-mails are accepted, also while
+    # the platforms are still being set up.
+    entry.runtime_data = runtime
     try:
         await runtime.async_start()
     except ListenerError as err:
@@ -75,7 +78,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmailIncidentsConfigEntr
             translation_placeholders={"error": str(err)},
         ) from err
     clear_listener_issues(hass)
-    entry.runtime_data = runtime
     entry.async_on_unload(entry.add_update_listener(_async_apply_change))
 
     async def _async_stop_on_shutdown(_event: Event) -> None:

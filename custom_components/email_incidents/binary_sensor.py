@@ -1,4 +1,4 @@
-"""Binary sensors: a problem per alert source; the listener running."""
+"""Binary sensors: a problem per alert source; the listener running; a mailbox connected."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EmailIncidentsEntity, async_add_source_entities
+from .entity import (
+    EmailIncidentsEntity,
+    MailboxEntity,
+    async_add_mailbox_entities,
+    async_add_source_entities,
+)
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 PARALLEL_UPDATES = 0
@@ -40,6 +45,11 @@ RUNNING = EmailIncidentsBinarySensorDescription(
     entity_category=EntityCategory.DIAGNOSTIC,
     is_on_fn=lambda runtime, _source_id: runtime.listener is not None and runtime.listener.running,
 )
+CONNECTED = BinarySensorEntityDescription(
+    key="connected",
+    translation_key="connected",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+)
 
 
 async def async_setup_entry(
@@ -52,6 +62,11 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda runtime, source_id: [EmailIncidentsBinarySensor(runtime, PROBLEM, source_id)],
+    )
+    async_add_mailbox_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, mailbox_id: [MailboxConnectedSensor(runtime, CONNECTED, mailbox_id)],
     )
 
 
@@ -66,3 +81,17 @@ class EmailIncidentsBinarySensor(EmailIncidentsEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         return self.entity_description.is_on_fn(self.runtime, self.source_id)
+
+
+class MailboxConnectedSensor(MailboxEntity, BinarySensorEntity):
+    """On while the mailbox's server is connected and its folder selected."""
+
+    @property
+    def is_on(self) -> bool:
+        return self.reader is not None and self.reader.status.connected
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str]:
+        # Why it is not connected, as the flow's error names it (invalid_auth, cannot_connect).
+        error = self.reader.status.error if self.reader is not None else ""
+        return {"error": error} if error else {}

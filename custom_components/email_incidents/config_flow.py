@@ -63,12 +63,14 @@ from .const import (
     DEFAULT_RECENT_EMAILS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    SUBENTRY_MAILBOX,
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
 )
 from .core.config import SOURCE_DATA_VERSION
 from .flow_validation import input_errors
 from .listener import ListenerError, load_tls_context
+from .mailbox_flow import MailboxSubentryFlow
 from .policy_flow import EscalationPolicySubentryFlow
 from .source_flow import AlertSourceSubentryFlow
 
@@ -304,6 +306,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
         return {
             SUBENTRY_SOURCE: AlertSourceSubentryFlow,
             SUBENTRY_POLICY: EscalationPolicySubentryFlow,
+            SUBENTRY_MAILBOX: MailboxSubentryFlow,
         }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -14,8 +14,15 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, LISTENER_DEVICE, SUBENTRY_SOURCE, state_changed_signal
+from .const import (
+    DOMAIN,
+    LISTENER_DEVICE,
+    SUBENTRY_MAILBOX,
+    SUBENTRY_SOURCE,
+    state_changed_signal,
+)
 from .core.config import SourceConfig
+from .mailbox import MailboxReader
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 MANUFACTURER = "Email Incidents"
@@ -25,13 +32,17 @@ MANUFACTURER = "Email Incidents"
 BURST_WRITE_INTERVAL = 1.0
 
 
-def source_ids(entry: ConfigEntry) -> list[str]:
-    """The alert sources of the entry: its subentries of that type (the others are policies)."""
+def subentry_ids(entry: ConfigEntry, subentry_type: str) -> list[str]:
+    """The entry's subentries of one type: alert sources, policies or mailboxes."""
     return [
         subentry_id
         for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_SOURCE
+        if subentry.subentry_type == subentry_type
     ]
+
+
+def source_ids(entry: ConfigEntry) -> list[str]:
+    return subentry_ids(entry, SUBENTRY_SOURCE)
 
 
 @callback
@@ -42,15 +53,44 @@ def async_add_source_entities(
 ) -> None:
     """Add each alert source's entities with its subentry, so they leave when it is deleted;
     sources added later get theirs the same way."""
+    _async_add_subentry_entities(
+        entry, async_add_entities, create, SUBENTRY_SOURCE, entry.runtime_data.source_entity_adders
+    )
+
+
+@callback
+def async_add_mailbox_entities(
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
+) -> None:
+    """The same for each mailbox's entities."""
+    _async_add_subentry_entities(
+        entry,
+        async_add_entities,
+        create,
+        SUBENTRY_MAILBOX,
+        entry.runtime_data.mailbox_entity_adders,
+    )
+
+
+@callback
+def _async_add_subentry_entities(
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
+    subentry_type: str,
+    adders: list[Callable[[str], None]],
+) -> None:
     runtime = entry.runtime_data
 
     @callback
-    def _async_add(source_id: str) -> None:
-        async_add_entities(create(runtime, source_id), config_subentry_id=source_id)
+    def _async_add(subentry_id: str) -> None:
+        async_add_entities(create(runtime, subentry_id), config_subentry_id=subentry_id)
 
-    runtime.source_entity_adders.append(_async_add)
-    for source_id in source_ids(entry):
-        _async_add(source_id)
+    adders.append(_async_add)
+    for subentry_id in subentry_ids(entry, subentry_type):
+        _async_add(subentry_id)
 
 
 def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:
@@ -59,6 +99,17 @@ def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:
         name="Email Incidents listener",
         manufacturer=MANUFACTURER,
         model="LMTP listener" if runtime.settings.lmtp else "SMTP listener",
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+def mailbox_device_info(runtime: EmailIncidentsRuntime, mailbox_id: str) -> DeviceInfo:
+    subentry = runtime.entry.subentries.get(mailbox_id)
+    return DeviceInfo(
+        identifiers={(DOMAIN, mailbox_id)},
+        name=subentry.title if subentry is not None else mailbox_id,
+        manufacturer=MANUFACTURER,
+        model="IMAP mailbox",
         entry_type=DeviceEntryType.SERVICE,
     )
 
@@ -85,20 +136,30 @@ def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry
         config_entry_id=entry.entry_id, **listener_device_info(runtime)
     )
 
-    @callback
-    def _async_register_source_device(source_id: str) -> None:
-        device = registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            config_subentry_id=source_id,
-            **source_device_info(runtime, source_id),
-        )
-        registry.async_update_device(device.id, via_device_id=listener.id)
+    def registrar(
+        device_info: Callable[[EmailIncidentsRuntime, str], DeviceInfo],
+    ) -> Callable[[str], None]:
+        @callback
+        def _async_register(subentry_id: str) -> None:
+            device = registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=subentry_id,
+                **device_info(runtime, subentry_id),
+            )
+            registry.async_update_device(device.id, via_device_id=listener.id)
 
-    for source_id in source_ids(entry):
-        _async_register_source_device(source_id)
-    # A source added while running gets its device before the platforms add its entities.
-    runtime.source_entity_adders.insert(0, _async_register_source_device)
-    current = {entry.entry_id, *source_ids(entry)}
+        return _async_register
+
+    for adders, device_info, subentry_type in (
+        (runtime.source_entity_adders, source_device_info, SUBENTRY_SOURCE),
+        (runtime.mailbox_entity_adders, mailbox_device_info, SUBENTRY_MAILBOX),
+    ):
+        register = registrar(device_info)
+        for subentry_id in subentry_ids(entry, subentry_type):
+            register(subentry_id)
+        # One added while running gets its device before the platforms add its entities.
+        adders.insert(0, register)
+    current = {entry.entry_id, *source_ids(entry), *subentry_ids(entry, SUBENTRY_MAILBOX)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
             registry.async_remove_device(device.id)
@@ -190,3 +251,23 @@ class EmailIncidentsEntity(Entity):
         if self._deferred_write is not None:
             self._deferred_write.cancel()
             self._deferred_write = None
+
+
+class MailboxEntity(EmailIncidentsEntity):
+    """Belongs to a mailbox's device and shows its reader's status (`source_id` holds the
+    mailbox's subentry id: the signal of its device)."""
+
+    def __init__(
+        self, runtime: EmailIncidentsRuntime, description: EntityDescription, mailbox_id: str
+    ) -> None:
+        super().__init__(runtime, description, mailbox_id)
+        self._attr_device_info = mailbox_device_info(runtime, mailbox_id)
+
+    @property
+    def reader(self) -> MailboxReader | None:
+        assert self.source_id is not None
+        return self.runtime.mailboxes.get(self.source_id)
+
+    @property
+    def available(self) -> bool:
+        return self.reader is not None

@@ -68,6 +68,9 @@ class Delivery:
     client: str
     tls: bool
     authenticated: bool
+    # Where an e-mail goes whose recipients reach no alert source (a mailbox's default
+    # source); the listener refuses such recipients instead.
+    fallback_recipient: str = ""
 
 
 class MailSink(Protocol):

@@ -9,10 +9,10 @@ so nothing is announced that is not stored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 import contextlib
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 import logging
 import time
 from typing import Any
@@ -34,6 +34,7 @@ from .const import (
     LISTENER_DEVICE,
     LOGGER,
     SIGNAL_INCIDENTS_WRITTEN,
+    SUBENTRY_MAILBOX,
     SUBENTRY_POLICY,
     SUBENTRY_SOURCE,
     state_changed_signal,
@@ -41,13 +42,21 @@ from .const import (
 from .core.book import EngineLimits
 from .core.config import SourceConfig, policy_from_data, source_from_data
 from .core.engine import IncidentEngine
+from .core.mailbox import MailboxConfig, mailbox_from_data
 from .core.models import EmailRecord, EmailRef, InboundEmail, KeptEmail, Priority
 from .core.outcomes import IncidentEvent, IngestResult, Outcome, SourceOutcome
 from .core.parser import parse_email
-from .core.state import state_from_data, state_from_readable_data, take_changes
+from .core.state import (
+    EngineState,
+    MailboxMark,
+    state_from_data,
+    state_from_readable_data,
+    take_changes,
+)
 from .escalation import EscalationNotifier, IncidentListener
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
+from .mailbox import MailboxReader
 from .recent import RecentEmail, RecentEmails
 from .settings import ListenerSettings
 from .store import IncidentStore, StoreDamage, StoreWriteError
@@ -80,6 +89,7 @@ class EmailIncidentsRuntime:
             store_email=self.store.emails.reserve,
         )
         self.listener: SmtpListener | None = None
+        self.mailboxes: dict[str, MailboxReader] = {}
         self.recent = RecentEmails(hass, entry.entry_id, self.settings.recent_emails)
         self.last_email: datetime | None = None
         self.incident_listeners: list[IncidentListener] = []
@@ -91,8 +101,10 @@ class EmailIncidentsRuntime:
         self._background_save: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         self._device_ids: dict[str, str | None] = {}
-        # Each platform's way to add the entities of an alert source added while running.
+        # Each platform's way to add the entities of an alert source or a mailbox added while
+        # running.
         self.source_entity_adders: list[Callable[[str], None]] = []
+        self.mailbox_entity_adders: list[Callable[[str], None]] = []
         self._support_hours_unsub: CALLBACK_TYPE | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._changed_devices: set[str] = set()
@@ -129,6 +141,7 @@ class EmailIncidentsRuntime:
         self.listener = listener
         self._unsubs.append(async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL))
         self._schedule_deadline()
+        await self._async_apply_mailboxes()
 
     @callback
     def async_apply_configuration(self) -> None:
@@ -163,9 +176,39 @@ class EmailIncidentsRuntime:
                 len(self.engine.policies),
             )
         self._after_change(changed)
+        self.entry.async_create_background_task(
+            self.hass, self._async_apply_mailboxes(), "email_incidents mailboxes"
+        )
+
+    async def _async_apply_mailboxes(self) -> None:
+        """Start the readers of added mailboxes, restart those of changed ones (a new password
+        after a refused login too), stop those of removed ones."""
+        configs = self._mailbox_configs()
+        known = set(self.mailboxes)
+        for mailbox_id, reader in list(self.mailboxes.items()):
+            if configs.get(mailbox_id) != reader.config:
+                del self.mailboxes[mailbox_id]
+                await reader.async_stop()
+        for mailbox_id, config in configs.items():
+            if mailbox_id not in self.mailboxes and self.listener is not None:
+                reader = self.mailboxes[mailbox_id] = MailboxReader(self.hass, self, config)
+                reader.start()
+                if mailbox_id not in known:
+                    for add_entities in self.mailbox_entity_adders:
+                        add_entities(mailbox_id)
+
+    def _mailbox_configs(self) -> dict[str, MailboxConfig]:
+        return {
+            subentry_id: mailbox_from_data(subentry_id, subentry.data)
+            for subentry_id, subentry in self.entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_MAILBOX
+        }
 
     async def async_stop(self) -> None:
-        """Stop listening (sessions in DATA may finish), then write what is pending."""
+        """Stop listening (sessions in DATA may finish) and reading mailboxes, then write what
+        is pending."""
+        for reader in self.mailboxes.values():
+            await reader.async_stop()
         if self.listener is not None:
             await self.listener.async_stop()
             self.listener = None
@@ -217,38 +260,104 @@ class EmailIncidentsRuntime:
         return self.engine.accepts_recipient(address)
 
     async def async_deliver(self, delivery: Delivery) -> str:
+        """An SMTP client's e-mail, stored and announced: the reply it gets."""
+        results = await self.async_deliver_all((delivery,))
+        if results is None:
+            return "451 4.3.0 Could not store the e-mail, try again later"
+        return _delivery_reply(results[0])
+
+    async def async_deliver_all(
+        self,
+        deliveries: Sequence[Delivery],
+        record: Callable[[EngineState, list[IngestResult]], object] | None = None,
+    ) -> list[IngestResult] | None:
+        """E-mails that arrived together, ingested in their order, stored in one write and then
+        announced: what each did, or None when the write failed (nothing of them is kept).
+        `record` notes more in the same write (a mailbox's mark), after the ingests."""
         started = time.perf_counter()
-        parse = partial(
-            parse_email,
-            delivery.content,
-            envelope_sender=delivery.mail_from,
-            envelope_recipients=delivery.rcpt_tos,
-        )
-        # A typical alert is parsed in well under a millisecond, less than the trip to a
-        # worker thread and back costs; even hostile input of this size takes a few. Larger
-        # e-mails are parsed in the executor.
-        if len(delivery.content) <= INLINE_PARSE_BYTES:
-            email = parse()
-        else:
-            email = await self.hass.async_add_executor_job(parse)
+        emails = await self._async_parse(deliveries)
         now = dt_util.utcnow()
-        result = self.engine.ingest(email, now)
+        emails = [
+            replace(email, envelope_recipients=(delivery.fallback_recipient,))
+            if delivery.fallback_recipient and not self._routed(email)
+            else email
+            for delivery, email in zip(deliveries, emails, strict=True)
+        ]
+        results = [self.engine.ingest(email, now) for email in emails]
+        if record is not None:
+            record(self.engine.state, results)
         try:
             await self.store.async_commit()
         except StoreWriteError:
-            self.record_refusal(RefusalCause.STORE, delivery.client)
-            self._remember(delivery, email, now, (), refusal=RefusalCause.STORE)
-            return "451 4.3.0 Could not store the e-mail, try again later"
+            for delivery, email in zip(deliveries, emails, strict=True):
+                self.record_refusal(RefusalCause.STORE, delivery.client)
+                self._remember(delivery, email, now, (), refusal=RefusalCause.STORE)
+            return None
         self.last_email = now
-        if LOGGER.isEnabledFor(logging.DEBUG):
-            _log_delivery(self.engine, email, result, time.perf_counter() - started)
-        self._remember(delivery, email, now, result.outcomes)
-        async_fire_email_received(self.hass, self, email, delivery.client, result.outcomes, now)
-        self._publish(result.events)
-        self._after_change(
-            [LISTENER_DEVICE, *(outcome.source_id for outcome in result.outcomes)], by_email=True
+        devices = {LISTENER_DEVICE}
+        for delivery, email, result in zip(deliveries, emails, results, strict=True):
+            if LOGGER.isEnabledFor(logging.DEBUG):
+                _log_delivery(self.engine, email, result, time.perf_counter() - started)
+            self._remember(delivery, email, now, result.outcomes)
+            async_fire_email_received(self.hass, self, email, delivery.client, result.outcomes, now)
+            self._publish(result.events)
+            devices.update(outcome.source_id for outcome in result.outcomes)
+        self._after_change(devices, by_email=True)
+        return results
+
+    async def _async_parse(self, deliveries: Sequence[Delivery]) -> list[InboundEmail]:
+        """Parsed in order. A typical alert is parsed in well under a millisecond, less than
+        the trip to a worker thread and back costs; even hostile input of this size takes a
+        few. Larger e-mails are parsed in the executor, those of one batch in one job."""
+
+        def parse(delivery: Delivery) -> InboundEmail:
+            return parse_email(
+                delivery.content,
+                envelope_sender=delivery.mail_from,
+                envelope_recipients=delivery.rcpt_tos,
+            )
+
+        large = [d for d in deliveries if len(d.content) > INLINE_PARSE_BYTES]
+        parsed: dict[int, InboundEmail] = {}
+        if large:
+            parsed = dict(
+                zip(
+                    map(id, large),
+                    await self.hass.async_add_executor_job(lambda: [parse(d) for d in large]),
+                    strict=True,
+                )
+            )
+        return [parsed[id(d)] if id(d) in parsed else parse(d) for d in deliveries]
+
+    def _routed(self, email: InboundEmail) -> bool:
+        return any(
+            self.engine.accepts_recipient(address)
+            for address in email.envelope_recipients + email.header_recipients
         )
-        return _delivery_reply(result)
+
+    # --- the mailboxes' sink ----------------------------------------------------------------
+
+    @property
+    def max_message_size(self) -> int:
+        return self.settings.max_message_size
+
+    def mailbox_mark(self, mailbox_id: str) -> MailboxMark | None:
+        return self.engine.state.mailbox_marks.get(mailbox_id)
+
+    def fallback_address(self, source_id: str | None) -> str:
+        source = self.engine.sources.get(source_id) if source_id else None
+        return source.addresses[0] if source is not None and source.addresses else ""
+
+    @callback
+    def mailbox_changed(
+        self, mailbox_id: str, change: Callable[[EngineState], object] | None = None
+    ) -> None:
+        """A mailbox's status changed for its entities; a `change` of its state (flags done,
+        messages left for their size) is written soon, with no acknowledgement waiting."""
+        if change is not None:
+            change(self.engine.state)
+            self._schedule_background_save()
+        self._after_change([mailbox_id])
 
     def record_refusal(self, cause: RefusalCause, client: str, detail: str = "") -> None:
         counters = self.engine.state.counters
@@ -491,11 +600,17 @@ def _log_delivery(
 
 
 def loaded_runtime(hass: HomeAssistant) -> EmailIncidentsRuntime | None:
-    """The running integration, if its (single) entry is loaded."""
+    """The running integration, if its (single) entry is loaded, or still setting up its
+    platforms with the listener already taking e-mails: whatever accepts e-mails answers
+    actions too."""
     entries: list[EmailIncidentsConfigEntry] = hass.config_entries.async_entries(DOMAIN)
     for entry in entries:
         if entry.state is ConfigEntryState.LOADED:
             return entry.runtime_data
+        if entry.state is ConfigEntryState.SETUP_IN_PROGRESS:
+            runtime: EmailIncidentsRuntime | None = getattr(entry, "runtime_data", None)
+            if runtime is not None and runtime.listener is not None:
+                return runtime
     return None
 
 

@@ -18,7 +18,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .core.models import IncidentStatus
-from .entity import EmailIncidentsEntity, async_add_source_entities
+from .entity import (
+    EmailIncidentsEntity,
+    MailboxEntity,
+    async_add_mailbox_entities,
+    async_add_source_entities,
+)
 from .events import cut, incident_data
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
@@ -159,6 +164,45 @@ LISTENER_SENSORS: tuple[ListenerSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MailboxSensorDescription(SensorEntityDescription):
+    """A sensor of a mailbox."""
+
+    value_fn: Callable[[EmailIncidentsRuntime, str], int | datetime | None]
+    attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _m: {}
+
+
+def _mailbox_counter(runtime: EmailIncidentsRuntime, mailbox_id: str, name: str) -> int:
+    return runtime.engine.state.counters.get(f"mailbox_{name}_{mailbox_id}", 0)
+
+
+def _last_check(runtime: EmailIncidentsRuntime, mailbox_id: str) -> datetime | None:
+    reader = runtime.mailboxes.get(mailbox_id)
+    return reader.status.last_check if reader is not None else None
+
+
+MAILBOX_SENSORS: tuple[MailboxSensorDescription, ...] = (
+    MailboxSensorDescription(
+        key="last_check",
+        translation_key="last_check",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_last_check,
+    ),
+    MailboxSensorDescription(
+        key="emails_taken",
+        translation_key="emails_taken",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda runtime, mailbox_id: _mailbox_counter(runtime, mailbox_id, "taken"),
+        # Left in the folder: no alert source took them, or they were too large.
+        attributes_fn=lambda runtime, mailbox_id: {
+            "left_in_folder": _mailbox_counter(runtime, mailbox_id, "left"),
+            "too_large": _mailbox_counter(runtime, mailbox_id, "too_large"),
+        },
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EmailIncidentsConfigEntry,
@@ -171,6 +215,13 @@ async def async_setup_entry(
         async_add_entities,
         lambda runtime, source_id: (
             SourceSensor(runtime, description, source_id) for description in SOURCE_SENSORS
+        ),
+    )
+    async_add_mailbox_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, mailbox_id: (
+            MailboxSensor(runtime, description, mailbox_id) for description in MAILBOX_SENSORS
         ),
     )
 
@@ -197,6 +248,20 @@ class SourceSensor(EmailIncidentsEntity, SensorEntity):
 
     @property
     def native_value(self) -> SourceValue:
+        assert self.source_id is not None
+        return self.entity_description.value_fn(self.runtime, self.source_id)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        assert self.source_id is not None
+        return self.entity_description.attributes_fn(self.runtime, self.source_id)
+
+
+class MailboxSensor(MailboxEntity, SensorEntity):
+    entity_description: MailboxSensorDescription
+
+    @property
+    def native_value(self) -> int | datetime | None:
         assert self.source_id is not None
         return self.entity_description.value_fn(self.runtime, self.source_id)
 

@@ -83,7 +83,7 @@ class InboundEmail:
 
     @property
     def header_recipients(self) -> tuple[str, ...]:
-        """Addresses from To, Cc, Bcc and Delivered-To, in that order."""
+        """Addresses from To, Cc, Bcc and Delivered-To (X-Original-To), in that order."""
         return self.to + self.cc + self.bcc + self.delivered_to
 
 

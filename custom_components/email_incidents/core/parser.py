@@ -467,7 +467,9 @@ def _parse(
         to=_addresses(message, "To", limits),
         cc=_addresses(message, "Cc", limits),
         bcc=_addresses(message, "Bcc", limits),
-        delivered_to=_addresses(message, "Delivered-To", limits),
+        # X-Original-To is where a mail server delivered it too: a mailbox's only envelope.
+        delivered_to=_addresses(message, "Delivered-To", limits)
+        + _addresses(message, "X-Original-To", limits),
         envelope_sender=normalise_address(envelope_sender),
         envelope_recipients=_envelope_recipients(envelope_recipients),
         message_id=headers.first("Message-ID"),

@@ -37,6 +37,16 @@ class StateError(ValueError):
     """Stored data that cannot be read."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxMark:
+    """How far a mailbox's folder has been taken: its UIDVALIDITY, the highest UID done, and
+    the UIDs taken whose after-step (mark seen, move, delete) is not confirmed yet."""
+
+    uidvalidity: int
+    uid: int
+    unflagged: tuple[int, ...] = ()
+
+
 @dataclass(slots=True, kw_only=True)
 class EngineState:
     """Everything that must survive a restart."""
@@ -49,6 +59,7 @@ class EngineState:
     support_hours_off: set[str] = field(default_factory=set)
     recent_message_ids: dict[str, datetime] = field(default_factory=dict)
     heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
+    mailbox_marks: dict[str, MailboxMark] = field(default_factory=dict)
     # Not yet taken by `take_changes`: the incidents created, changed or removed, in that
     # order (a dict as an ordered set, so new incidents keep their creation order), and the
     # Message-IDs recorded.
@@ -247,6 +258,10 @@ def meta_to_data(state: EngineState) -> dict[str, Any]:
         "heartbeat_anchor": {
             key: value.isoformat() for key, value in state.heartbeat_anchor.items()
         },
+        "mailbox_marks": {
+            key: [mark.uidvalidity, mark.uid, list(mark.unflagged)]
+            for key, mark in state.mailbox_marks.items()
+        },
     }
 
 
@@ -363,6 +378,12 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
             heartbeat_anchor={
                 k: datetime.fromisoformat(v)
                 for k, v in migrated.get("heartbeat_anchor", {}).items()
+            },
+            mailbox_marks={
+                str(k): MailboxMark(
+                    uidvalidity=int(v[0]), uid=int(v[1]), unflagged=tuple(int(u) for u in v[2])
+                )
+                for k, v in migrated.get("mailbox_marks", {}).items()
             },
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
