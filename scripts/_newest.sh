@@ -17,12 +17,15 @@ NEWEST_CACHE="${NEWEST_CACHE:-/var/cache/email-incidents}"
 NEWEST_SUITE=sid
 NEWEST_REQUIREMENTS=(requirements.txt requirements_test_newest.txt)
 # What the checks use besides Python: the compiler for wheels without a 3.14 build, swaks and
-# openssl for the end-to-end tests, chromium for the browser tests (/usr/bin/chromium).
-NEWEST_PACKAGES=(python3.14 python3.14-venv python3.14-dev build-essential swaks openssl chromium)
+# openssl for the end-to-end tests, chromium for the browser tests (/usr/bin/chromium), postfix
+# and dovecot-imapd for the tests against a real Postfix and a real IMAP server (each test starts
+# its own private instance).
+NEWEST_PACKAGES=(python3.14 python3.14-venv python3.14-dev build-essential swaks openssl chromium
+  postfix dovecot-imapd)
 # Inside the root.
 VENV=/opt/venv
 READY=.newest-ready  # written last: a root without it is an interrupted build
-RECIPE_VERSION=1  # raise when the build below changes in a way the pins do not show
+RECIPE_VERSION=2  # raise when the build below changes in a way the pins do not show
 
 if ((EUID != 0)); then
   echo "scripts/test --newest builds and enters a chroot: run it as root." >&2
@@ -96,6 +99,9 @@ build_root() {
   copy_host_files "$partial"
   # sid's Release file is often past its Valid-Until date.
   echo 'Acquire::Check-Valid-Until "false";' >"$partial/etc/apt/apt.conf.d/99no-valid-until"
+  # No package may start its service in the root (postfix, dovecot): invoke-rc.d asks this.
+  printf '#!/bin/sh\nexit 101\n' >"$partial/usr/sbin/policy-rc.d"
+  chmod 755 "$partial/usr/sbin/policy-rc.d"
   in_root "$partial" sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends \
     ${NEWEST_PACKAGES[*]}" >"$NEWEST_CACHE/apt.log" 2>&1 \
     || { tail -n 20 "$NEWEST_CACHE/apt.log" >&2; return 1; }
