@@ -294,8 +294,18 @@ class ImapSession:
         transport = client.protocol.transport
         if transport is not None:
             transport.close()
-        if not client._client_task.done():
-            client._client_task.cancel()
+        # aioimaplib's own tasks (an IDLE, a greeting) and its IDLE renewal timer end with the
+        # connection.
+        if client._idle_waiter is not None:
+            client._idle_waiter.cancel()
+        pending = [
+            task
+            for task in (client._client_task, *client.tasks, *client.protocol.tasks)
+            if not task.done()
+        ]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _answer[T](parse: Callable[[Sequence[bytes | bytearray]], T], response: Response) -> T:

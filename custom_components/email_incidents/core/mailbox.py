@@ -220,14 +220,15 @@ def uidvalidity_of(lines: Iterable[bytes | bytearray]) -> int:
 
 
 def search_uids(lines: Iterable[bytes | bytearray]) -> list[int]:
+    """The UIDs of a SEARCH answer: its lines of numbers (aioimaplib strips the word SEARCH,
+    the raw answer has it); the closing text is not one."""
     uids: list[int] = []
     for line in lines:
         words = bytes(line).split()
         if words[:1] == [b"SEARCH"]:
-            try:
-                uids.extend(int(word) for word in words[1:])
-            except ValueError as err:
-                raise ImapAnswerError(f"a SEARCH answer lists no numbers: {line[:80]!r}") from err
+            words = words[1:]
+        if words and all(word.isdigit() for word in words):
+            uids.extend(int(word) for word in words)
     return uids
 
 

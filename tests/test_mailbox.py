@@ -1,0 +1,150 @@
+"""Mailboxes against a real Dovecot: every message of the folder becomes what an SMTP e-mail
+becomes, exactly once, whatever happens between the server, the store and the flags."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from email.utils import make_msgid
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.email_incidents.const import DOMAIN, SUBENTRY_MAILBOX
+from custom_components.email_incidents.imap import ImapSession, MailboxError
+from custom_components.email_incidents.runtime import EmailIncidentsRuntime
+from tests.conftest import make_email, source_subentry
+from tests.servers.dovecot import Dovecot, dovecot  # noqa: F401
+
+WAIT_SECONDS = 30.0
+MAILBOX_ID = "mailbox_alerts"
+
+
+def mailbox_subentry(server: Dovecot, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={
+            "name": "Alerts",
+            "host": "127.0.0.1",
+            "port": server.imaps_port,
+            "security": "ssl",
+            "verify_certificate": False,
+            "username": server.user,
+            "password": server.password,
+            "poll_seconds": 10,
+            **data,
+        },
+        subentry_id=MAILBOX_ID,
+        subentry_type=SUBENTRY_MAILBOX,
+        title=str(data.get("name", "Alerts")),
+        unique_id=None,
+    )
+
+
+def alert(number: int, to: str = "nas@homeassistant.local", **kwargs: Any) -> bytes:
+    return make_email(
+        subject=f"Disk {number} failed", to=to, message_id=make_msgid(str(number)), **kwargs
+    ).as_bytes()
+
+
+def runtime_of(entry: MockConfigEntry) -> EmailIncidentsRuntime:
+    runtime: EmailIncidentsRuntime = entry.runtime_data
+    return runtime
+
+
+def summaries(entry: MockConfigEntry) -> list[str]:
+    """The incidents' summaries, oldest first."""
+    incidents = runtime_of(entry).engine.state.incidents.values()
+    return [incident.summary for incident in sorted(incidents, key=lambda i: int(i.id[4:]))]
+
+
+async def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Not within {seconds} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def subentries(dovecot: Dovecot) -> list[ConfigSubentryData]:  # noqa: F811
+    return [source_subentry(creation_mode="every_email"), mailbox_subentry(dovecot)]
+
+
+async def test_burst_becomes_one_incident_each_and_is_marked_seen(
+    hass: HomeAssistant, dovecot: Dovecot, setup_integration: MockConfigEntry  # noqa: F811
+) -> None:
+    """50 messages that land together: 50 incidents, in order, each message marked read."""
+    entry = setup_integration
+    await wait_for(lambda: runtime_of(entry).mailboxes[MAILBOX_ID].status.connected, "connected")
+    await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(50)])
+    await wait_for(lambda: len(summaries(entry)) == 50, "50 incidents")
+    assert summaries(entry) == [f"Disk {n} failed" for n in range(50)]
+    flags = await hass.async_add_executor_job(dovecot.flags)
+    await wait_for(
+        lambda: all("\\Seen" in f for f in dovecot.flags().values()), "every message read"
+    )
+    assert len(flags) == 50
+    state = hass.states.get("sensor.alerts_e_mails_taken")
+    assert state is not None
+    assert state.state == "50"
+    assert hass.states.get("binary_sensor.alerts_connected").state == "on"
+
+
+async def test_backlog_taken_at_start_oldest_first(
+    hass: HomeAssistant, dovecot: Dovecot, config_entry: MockConfigEntry  # noqa: F811
+) -> None:
+    """1,000 messages that arrived while Home Assistant was down: 1,000 incidents, each once."""
+    await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(1000)])
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    try:
+        await wait_for(lambda: len(summaries(config_entry)) == 1000, "1,000 incidents", 120)
+        assert summaries(config_entry) == [f"Disk {n} failed" for n in range(1000)]
+        await wait_for(
+            lambda: not runtime_of(config_entry).mailbox_mark(MAILBOX_ID).unflagged,
+            "every message flagged",
+        )
+        # A restart takes nothing again.
+        assert await hass.config_entries.async_reload(config_entry.entry_id)
+        await wait_for(
+            lambda: runtime_of(config_entry).mailboxes[MAILBOX_ID].status.last_check is not None,
+            "a check after the restart",
+        )
+        assert len(summaries(config_entry)) == 1000
+    finally:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_flag_step_cut_off_is_repeated_not_the_incident(
+    hass: HomeAssistant,
+    dovecot: Dovecot,  # noqa: F811
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The connection ends between the stored write and the flags: after the reconnect the
+    messages are flagged, and no incident is opened twice."""
+    original = ImapSession.after_store
+    failures = [MailboxError("connection_lost", "cut by the test")]
+
+    async def after_store_once_failing(session: ImapSession, uids: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await original(session, uids)
+
+    monkeypatch.setattr(ImapSession, "after_store", after_store_once_failing)
+    await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(5)])
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    try:
+        await wait_for(
+            lambda: all("\\Seen" in f for f in dovecot.flags().values()), "messages flagged", 15
+        )
+        assert summaries(config_entry) == [f"Disk {n} failed" for n in range(5)]
+        assert not failures
+    finally:
+        await hass.config_entries.async_unload(config_entry.entry_id)
