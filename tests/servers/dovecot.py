@@ -9,16 +9,18 @@ Use the `dovecot` fixture: import it into a test module or a conftest,
 
     from tests.servers.dovecot import Dovecot, dovecot_fixture  # noqa: F401
 
-and ask for it: `def test_x(dovecot: Dovecot) -> None`. It starts a fresh server for the test
-(about a tenth of a second) and removes it with its mail afterwards. `running_dovecot()` is the
-same as a context manager, for other scopes.
+and ask for it: `def test_x(dovecot: Dovecot) -> None` (importing the alias `dovecot` works
+too, but then every test argument named so needs `# noqa: F811`). It starts a fresh server
+for the test (about a tenth of a second) and removes it with its mail afterwards.
+`running_dovecot()` is the same as a context manager, for other scopes.
 
 The helpers (append, uids, flags, ...) are blocking calls over IMAP on the plain port: call
 them from a test's body, not from the integration's side. Connect to 127.0.0.1 (the tests
 allow no other host); the certificate names localhost and 127.0.0.1.
 
-Dovecot 2.3 (Debian bookworm) runs here; the tests run as root: the mail belongs to the user
-`mail`, and Dovecot's own unprivileged processes must read the password file.
+Dovecot 2.3 (Debian bookworm) and 2.4 (trixie, sid: the newest leg) are configured, each in
+its own syntax. The tests run as root: the mail belongs to the user `mail`, and Dovecot's own
+unprivileged processes must read the password file.
 """
 
 from __future__ import annotations
