@@ -73,6 +73,7 @@ async def test_diagnostics(hass: HomeAssistant, setup_integration: MockConfigEnt
             }
         ],
         "listener": {"running": True, "addresses": [f"{host}:{port}"], "sessions": 0},
+        "mailboxes": {},
         "counters": {"received": 1, "accepted": 1, "source_emails_source_nas": 1},
         "maintenance": ["source_nas"],
         "incidents": {"source_nas": {"pending": 1}},

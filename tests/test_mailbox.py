@@ -11,15 +11,15 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.email_incidents.const import DOMAIN, SUBENTRY_MAILBOX
+from custom_components.email_incidents.const import SUBENTRY_MAILBOX
+from custom_components.email_incidents.diagnostics import async_get_config_entry_diagnostics
 from custom_components.email_incidents.imap import ImapSession, MailboxError
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 from tests.conftest import make_email, source_subentry
-from tests.servers.dovecot import Dovecot, dovecot  # noqa: F401
+from tests.servers.dovecot import Dovecot, dovecot_fixture  # noqa: F401
 
 WAIT_SECONDS = 30.0
 MAILBOX_ID = "mailbox_alerts"
@@ -71,12 +71,14 @@ async def wait_for(condition: Callable[[], bool], what: str, seconds: float = WA
 
 
 @pytest.fixture
-def subentries(dovecot: Dovecot) -> list[ConfigSubentryData]:  # noqa: F811
+def subentries(dovecot: Dovecot) -> list[ConfigSubentryData]:
     return [source_subentry(creation_mode="every_email"), mailbox_subentry(dovecot)]
 
 
 async def test_burst_becomes_one_incident_each_and_is_marked_seen(
-    hass: HomeAssistant, dovecot: Dovecot, setup_integration: MockConfigEntry  # noqa: F811
+    hass: HomeAssistant,
+    dovecot: Dovecot,
+    setup_integration: MockConfigEntry,
 ) -> None:
     """50 messages that land together: 50 incidents, in order, each message marked read."""
     entry = setup_integration
@@ -94,9 +96,23 @@ async def test_burst_becomes_one_incident_each_and_is_marked_seen(
     assert state.state == "50"
     assert hass.states.get("binary_sensor.alerts_connected").state == "on"
 
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["mailboxes"][MAILBOX_ID] | {"last_check": None} == {
+        "connected": True,
+        "error": "",
+        "last_check": None,
+        "mark": [dovecot.uidvalidity(), 50, 0],
+    }
+    (mailbox,) = [s for s in diagnostics["subentries"] if s["type"] == SUBENTRY_MAILBOX]
+    for secret in ("host", "username", "password"):
+        assert mailbox["data"][secret] == "**REDACTED**"
+    assert dovecot.password not in repr(diagnostics)
+
 
 async def test_backlog_taken_at_start_oldest_first(
-    hass: HomeAssistant, dovecot: Dovecot, config_entry: MockConfigEntry  # noqa: F811
+    hass: HomeAssistant,
+    dovecot: Dovecot,
+    config_entry: MockConfigEntry,
 ) -> None:
     """1,000 messages that arrived while Home Assistant was down: 1,000 incidents, each once."""
     await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(1000)])
@@ -122,7 +138,7 @@ async def test_backlog_taken_at_start_oldest_first(
 
 async def test_flag_step_cut_off_is_repeated_not_the_incident(
     hass: HomeAssistant,
-    dovecot: Dovecot,  # noqa: F811
+    dovecot: Dovecot,
     config_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -146,5 +162,89 @@ async def test_flag_step_cut_off_is_repeated_not_the_incident(
         )
         assert summaries(config_entry) == [f"Disk {n} failed" for n in range(5)]
         assert not failures
+    finally:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_dovecot_restart_during_idle_loses_nothing(
+    hass: HomeAssistant,
+    dovecot: Dovecot,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The server restarts while the reader idles: it reconnects, and the next message still
+    arrives."""
+    entry = setup_integration
+    reader = runtime_of(entry).mailboxes[MAILBOX_ID]
+    await wait_for(lambda: reader.status.connected, "connected")
+    await hass.async_add_executor_job(dovecot.append, [alert(1)])
+    await wait_for(lambda: len(summaries(entry)) == 1, "the first incident")
+    await hass.async_add_executor_job(dovecot.restart)
+    await hass.async_add_executor_job(dovecot.append, [alert(2)])
+    await wait_for(lambda: len(summaries(entry)) == 2, "the incident after the restart")
+    assert summaries(entry) == ["Disk 1 failed", "Disk 2 failed"]
+    await wait_for(lambda: reader.status.connected, "connected again")
+
+
+async def test_changed_uidvalidity_opens_nothing_again(
+    hass: HomeAssistant,
+    dovecot: Dovecot,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """A folder rebuilt with new UIDs (its messages unread again): Message-IDs keep every one
+    from opening a second incident; a new message still does."""
+    entry = setup_integration
+    reader = runtime_of(entry).mailboxes[MAILBOX_ID]
+    await wait_for(lambda: reader.status.connected, "connected")
+    await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(3)])
+    await wait_for(lambda: len(summaries(entry)) == 3, "three incidents")
+
+    def mark_unread_and_renumber() -> None:
+        with dovecot.imap() as client:
+            client.select("INBOX")
+            client.uid("STORE", "1:*", "-FLAGS", "(\\Seen)")
+        dovecot.reset_uidvalidity()
+
+    await hass.async_add_executor_job(mark_unread_and_renumber)
+    await hass.async_add_executor_job(dovecot.append, [alert(3)])
+    await wait_for(lambda: len(summaries(entry)) == 4, "the new message's incident")
+    await wait_for(
+        lambda: runtime_of(entry).engine.state.counters.get("duplicate", 0) == 3,
+        "the old messages seen as duplicates",
+    )
+    assert summaries(entry) == [f"Disk {n} failed" for n in range(4)]
+
+
+@pytest.mark.parametrize("after_store", ["delete", "move"])
+async def test_move_and_delete_empty_the_folder(
+    hass: HomeAssistant,
+    dovecot: Dovecot,
+    config_entry: MockConfigEntry,
+    after_store: str,
+) -> None:
+    """Stored messages leave the folder (moved to Done, or deleted); one that reaches no alert
+    source stays, unread."""
+    await hass.async_add_executor_job(dovecot.create_folder, "Done")
+    messages = [alert(n) for n in range(3)] + [alert(9, to="someone@example.com")]
+    await hass.async_add_executor_job(dovecot.append, messages)
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_subentry(
+        config_entry,
+        config_entry.subentries[MAILBOX_ID],
+        data={
+            **config_entry.subentries[MAILBOX_ID].data,
+            "after_store": after_store,
+            "move_to": "Done",
+        },
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    try:
+        await wait_for(lambda: len(summaries(config_entry)) == 3, "three incidents")
+        await wait_for(lambda: len(dovecot.uids()) == 1, "only the unrouted message left")
+        assert dovecot.flags() == {4: set()}
+        moved = len(dovecot.uids("Done"))
+        assert moved == (3 if after_store == "move" else 0)
+        counters = runtime_of(config_entry).engine.state.counters
+        assert counters[f"mailbox_taken_{MAILBOX_ID}"] == 3
+        assert counters[f"mailbox_left_{MAILBOX_ID}"] == 1
     finally:
         await hass.config_entries.async_unload(config_entry.entry_id)

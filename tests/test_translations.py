@@ -21,7 +21,12 @@ from homeassistant.helpers.selector import SelectSelector
 import pytest
 
 from custom_components.email_incidents.config_flow import EmailIncidentsConfigFlow
-from custom_components.email_incidents.const import SUBENTRY_POLICY, SUBENTRY_SOURCE
+from custom_components.email_incidents.const import (
+    SUBENTRY_MAILBOX,
+    SUBENTRY_POLICY,
+    SUBENTRY_SOURCE,
+)
+from custom_components.email_incidents.mailbox_flow import MailboxSubentryFlow
 from custom_components.email_incidents.policy_flow import EscalationPolicySubentryFlow
 from custom_components.email_incidents.source_flow import AlertSourceSubentryFlow
 
@@ -31,6 +36,7 @@ FLOWS: dict[str, tuple[type[ConfigFlow] | type[ConfigSubentryFlow], Mapping[str,
     "config": (EmailIncidentsConfigFlow, EN["config"]),
     SUBENTRY_SOURCE: (AlertSourceSubentryFlow, EN["config_subentries"][SUBENTRY_SOURCE]),
     SUBENTRY_POLICY: (EscalationPolicySubentryFlow, EN["config_subentries"][SUBENTRY_POLICY]),
+    SUBENTRY_MAILBOX: (MailboxSubentryFlow, EN["config_subentries"][SUBENTRY_MAILBOX]),
 }
 
 

@@ -16,7 +16,8 @@ from .recent import RecentEmail
 from .runtime import EmailIncidentsConfigEntry
 
 TO_REDACT = {CONF_AUTH_PASSWORD, CONF_AUTH_USERNAME}
-SUBENTRY_TO_REDACT = {"addresses"}
+# A mailbox's server, login and password identify a person's account.
+SUBENTRY_TO_REDACT = {"addresses", "host", "username", "password"}
 
 
 def _without_addresses(text: str | None) -> str | None:
@@ -78,6 +79,19 @@ async def async_get_config_entry_diagnostics(
             if listener
             else [],
             "sessions": len(listener.sessions) if listener else 0,
+        },
+        "mailboxes": {
+            mailbox_id: {
+                "connected": reader.status.connected,
+                "error": reader.status.error,
+                "last_check": reader.status.last_check.isoformat()
+                if reader.status.last_check
+                else None,
+                "mark": [mark.uidvalidity, mark.uid, len(mark.unflagged)]
+                if (mark := engine.state.mailbox_marks.get(mailbox_id))
+                else None,
+            }
+            for mailbox_id, reader in runtime.mailboxes.items()
         },
         "counters": dict(engine.state.counters),
         "maintenance": sorted(filter(engine.in_maintenance, engine.sources)),

@@ -64,8 +64,11 @@ class _BoundedProtocol(IMAP4ClientProtocol):  # type: ignore[misc]
             return
         try:
             super().data_received(d)
-        except Exception:  # noqa: BLE001 - any parser failure ends this connection only
-            LOGGER.warning("An IMAP server's answer could not be read", exc_info=True)
+        except Exception as err:  # noqa: BLE001 - any parser failure ends this connection only
+            # aioimaplib reads an answer's lines by recursion: thousands of lines in one read
+            # exceed Python's recursion limit.
+            LOGGER.warning("An IMAP server's answer could not be read: %r", err)
+            LOGGER.debug("What aioimaplib raised", exc_info=True)
             self.transport.abort()
 
 
@@ -85,7 +88,8 @@ class _Client(IMAP4):  # type: ignore[misc]
         super().__init__(
             host=config.host,
             port=config.port,
-            timeout=COMMAND_TIMEOUT,
+            # aioimaplib's own time limit per command, later than this module's own.
+            timeout=2 * COMMAND_TIMEOUT,
             conn_lost_cb=connection_lost,
             ssl_context=context,
         )
@@ -128,7 +132,7 @@ class ImapSession:
         return self._client is not None and bool(self._client.has_capability("IDLE"))
 
     async def _call[T](
-        self, awaitable: Awaitable[T], budget: int = ANSWER_BUDGET, seconds: float = COMMAND_TIMEOUT
+        self, awaitable: Awaitable[T], budget: int = ANSWER_BUDGET, seconds: float | None = None
     ) -> T:
         """Run one command: a lost connection, a timeout or an answer over budget end it."""
         assert self._client is not None
@@ -138,13 +142,15 @@ class ImapSession:
         task = asyncio.ensure_future(awaitable)
         waited: set[asyncio.Future[Any]] = {task, self._lost}
         try:
-            done, _ = await asyncio.wait(
-                waited, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            await asyncio.wait(
+                waited, timeout=seconds or COMMAND_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            if not task.done():
+            answered = task.done()
+            # Also when the reader itself is cancelled (a stop).
+            if not answered:
                 task.cancel()
-        if task not in done:
+        if not answered:
             raise MailboxError(
                 "connection_lost" if self._lost.done() else "timeout", self.config.host
             )
@@ -282,11 +288,14 @@ class ImapSession:
         await self._ok(self._client.noop())
 
     async def close(self) -> None:
-        """Log out politely where the connection still stands; never raises."""
+        """Log out politely where the connection still stands and no command hangs; never
+        raises."""
         client, self._client = self._client, None
         if client is None:
             return
-        if self._lost is not None and not self._lost.done() and client.protocol.transport:
+        protocol = client.protocol
+        idle = not protocol.pending_async_commands and protocol.pending_sync_command is None
+        if idle and self._lost is not None and not self._lost.done() and protocol.transport:
             try:
                 await asyncio.wait_for(client.logout(), 5)
             except Exception:  # noqa: BLE001 - a connection that ends badly is still ended
@@ -298,6 +307,9 @@ class ImapSession:
         # connection.
         if client._idle_waiter is not None:
             client._idle_waiter.cancel()
+        for command in (protocol.pending_sync_command, *protocol.pending_async_commands.values()):
+            if command is not None:
+                command._timer.cancel()
         pending = [
             task
             for task in (client._client_task, *client.tasks, *client.protocol.tasks)
