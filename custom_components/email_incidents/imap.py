@@ -188,9 +188,15 @@ class ImapSession:
             raise MailboxError(
                 "cannot_connect" if b"UNAVAILABLE" in b" ".join(login.lines) else "invalid_auth"
             )
-        selected = await self._call(client.select(_quoted(config.folder)))
+        return await self.select()
+
+    async def select(self) -> int:
+        """Select the folder (again): its UIDVALIDITY now. Selected anew before each look, as
+        not every server ends a session whose folder was renumbered."""
+        assert self._client is not None
+        selected = await self._call(self._client.select(_quoted(self.config.folder)))
         if selected.result != "OK":
-            raise MailboxError("no_such_folder", config.folder)
+            raise MailboxError("no_such_folder", self.config.folder)
         try:
             return uidvalidity_of(selected.lines)
         except ImapAnswerError as err:
@@ -282,10 +288,6 @@ class ImapSession:
                 break
         client.idle_done()
         await self._call(idle)
-
-    async def noop(self) -> None:
-        assert self._client is not None
-        await self._ok(self._client.noop())
 
     async def close(self) -> None:
         """Log out politely where the connection still stands and no command hangs; never

@@ -117,7 +117,7 @@ class MailboxReader:
                         await session.wait_for_news()
                     else:
                         await asyncio.sleep(self.config.poll_seconds)
-                        await session.noop()
+                    uidvalidity = await session.select()
             except MailboxError as err:
                 if err.reason == "invalid_auth":
                     self._login_refused()

@@ -244,23 +244,27 @@ def _messages(lines: Sequence[bytes | bytearray]) -> list[list[bytes | bytearray
 
 
 def fetched_sizes(lines: Sequence[bytes | bytearray]) -> dict[int, int]:
-    """UID -> RFC822.SIZE from the answer to `UID FETCH set (RFC822.SIZE)`."""
+    """UID -> RFC822.SIZE from the answer to `UID FETCH set (RFC822.SIZE)`. A FETCH without a
+    size is the server's news of flags changed elsewhere, not an answer."""
     sizes: dict[int, int] = {}
     for message in _messages(lines):
         text = b" ".join(bytes(item) for item in message if isinstance(item, bytes))
-        uid, size = _UID.search(text), _SIZE.search(text)
-        if uid is None or size is None:
-            raise ImapAnswerError(f"a FETCH answer without UID or size: {text[:80]!r}")
+        if (size := _SIZE.search(text)) is None:
+            continue
+        if (uid := _UID.search(text)) is None:
+            raise ImapAnswerError(f"a FETCH answer without UID: {text[:80]!r}")
         sizes[int(uid.group(1))] = int(size.group(1))
     return sizes
 
 
 def fetched_bodies(lines: Sequence[bytes | bytearray]) -> dict[int, bytes]:
     """UID -> the raw message from the answer to `UID FETCH set (UID BODY.PEEK[])`. The
-    literal must be exactly as long as announced."""
+    literal must be exactly as long as announced; a FETCH without BODY[] is news of flags."""
     bodies: dict[int, bytes] = {}
     for message in _messages(lines):
         words = [item for item in message if isinstance(item, bytes)]
+        if not any(b"BODY[" in word.upper() for word in words):
+            continue
         literals = [item for item in message if isinstance(item, bytearray)]
         uid = _UID.search(b" ".join(words))
         announced = next(
