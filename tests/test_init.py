@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from types import MappingProxyType
@@ -203,3 +204,40 @@ async def test_a_report_of_deprecated_use_is_caught(
     [report] = [r.getMessage() for r in no_reported_use if REPORTED_USE in r.getMessage()]
     assert report.startswith(f"{REPORTED_USE} '{DOMAIN}' uses a test's deprecated thing")
     no_reported_use.clear()  # caught: this test passes
+
+
+async def test_actions_answer_as_soon_as_emails_are_accepted(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    send_email: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the platforms are still being set up (slow with thousands of stored incidents),
+    the listener already answers 250: the actions must work from then on, not say "not
+    loaded"."""
+    platforms_reached, platforms_may_load = asyncio.Event(), asyncio.Event()
+    forward = hass.config_entries.async_forward_entry_setups
+
+    async def slow_platforms(*args: Any, **kwargs: Any) -> None:
+        platforms_reached.set()
+        await platforms_may_load.wait()
+        await forward(*args, **kwargs)
+
+    monkeypatch.setattr(hass.config_entries, "async_forward_entry_setups", slow_platforms)
+    config_entry.add_to_hass(hass)
+    setup = hass.async_create_task(hass.config_entries.async_setup(config_entry.entry_id))
+    await platforms_reached.wait()
+    assert config_entry.state is ConfigEntryState.SETUP_IN_PROGRESS
+    assert await send_email() == {}
+    response = await hass.services.async_call(
+        DOMAIN, "get_incidents", {}, blocking=True, return_response=True
+    )
+    assert [incident["incident_id"] for incident in response["incidents"]] == ["INC-1"]
+    await hass.services.async_call(
+        DOMAIN, "accept_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    platforms_may_load.set()
+    assert await setup
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.nas_status").state == "accepted"
+    await hass.config_entries.async_unload(config_entry.entry_id)

@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.email_incidents.const import SUBENTRY_MAILBOX
+from custom_components.email_incidents.const import DOMAIN, SUBENTRY_MAILBOX
 from custom_components.email_incidents.diagnostics import async_get_config_entry_diagnostics
 from custom_components.email_incidents.imap import ImapSession, MailboxError
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
@@ -248,3 +248,36 @@ async def test_move_and_delete_empty_the_folder(
         assert counters[f"mailbox_left_{MAILBOX_ID}"] == 1
     finally:
         await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_recipients_from_headers_and_default_source(
+    hass: HomeAssistant, dovecot: Dovecot, listener_data: dict[str, Any]
+) -> None:
+    """A mailbox has no envelope: X-Original-To routes like Delivered-To, and what reaches no
+    alert source goes to the default source when one is set."""
+    await hass.async_add_executor_job(
+        dovecot.append,
+        [
+            alert(1, to="me@gmail.example", headers={"X-Original-To": "nas@homeassistant.local"}),
+            alert(2, to="me@gmail.example"),
+        ],
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data=listener_data,
+        subentries_data=[
+            source_subentry(creation_mode="every_email"),
+            source_subentry(name="Cloud", addresses=("cloud",), subentry_id="source_cloud"),
+            mailbox_subentry(dovecot, default_source="source_cloud"),
+        ],
+        entry_id="listener_entry",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    try:
+        await wait_for(lambda: len(summaries(entry)) == 2, "two incidents")
+        incidents = sorted(runtime_of(entry).engine.state.incidents.values(), key=lambda i: i.id)
+        assert [incident.source_id for incident in incidents] == ["source_nas", "source_cloud"]
+        assert f"mailbox_left_{MAILBOX_ID}" not in runtime_of(entry).engine.state.counters
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
