@@ -60,8 +60,8 @@ async def test_new_mailbox_errors_then_saved(
         ({"port": free_port()}, {"base": "cannot_connect"}),
         ({"verify_certificate": True}, {"base": "tls_failed"}),
         ({"port": dovecot.imap_port}, {"base": "tls_failed"}),
-        ({"password": "wrong"}, {"base": "invalid_auth"}),
-        ({"folder": "Nothing here"}, {"base": "no_such_folder"}),
+        ({"password": "wrong"}, {"password": "invalid_auth"}),
+        ({"folder": "Nothing here"}, {"folder": "no_such_folder"}),
     ):
         result = await submit(hass, result, form(dovecot, **changes))
         assert result["errors"] == errors, changes
@@ -83,7 +83,7 @@ async def test_new_mailbox_errors_then_saved(
     changed = form(dovecot, security="starttls", port=dovecot.imap_port, folder="Alerts")
     del changed["password"]
     result = await submit(hass, result, changed)
-    assert result["errors"] == {"base": "no_such_folder"}
+    assert result["errors"] == {"folder": "no_such_folder"}
     await hass.async_add_executor_job(dovecot.create_folder, "Alerts")
     result = await submit(hass, result, changed)
     assert result["type"] is FlowResultType.ABORT

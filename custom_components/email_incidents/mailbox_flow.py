@@ -36,6 +36,7 @@ from .imap import async_check_mailbox
 
 MIN_POLL_SECONDS: Final = 10
 MAX_POLL_SECONDS: Final = 3600
+FIELD_OF_ERROR: Final = {"invalid_auth": "password", "no_such_folder": "folder"}
 FIELDS: Final = (
     "name",
     "host",
@@ -85,7 +86,8 @@ class MailboxSubentryFlow(SavingSubentryFlow):
             data = _cleaned(user_input, current)
             errors = _field_errors(data)
             if not errors and (reason := await async_check_mailbox(mailbox_from_data("", data))):
-                errors = {"base": reason}
+                # Next to the field to change where there is one.
+                errors = {FIELD_OF_ERROR.get(reason, "base"): reason}
             if not errors:
                 return self.save(data)
         shown = {key: value for key, value in (user_input or current).items() if key != "password"}
@@ -106,10 +108,10 @@ class MailboxSubentryFlow(SavingSubentryFlow):
             {
                 vol.Required("name"): TextSelector(),
                 vol.Required("host"): TextSelector(),
+                vol.Required("security"): select([s.value for s in Security], "security"),
                 vol.Optional("port"): NumberSelector(
                     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
                 ),
-                vol.Required("security"): select([s.value for s in Security], "security"),
                 vol.Required("verify_certificate"): BooleanSelector(),
                 vol.Required("username"): TextSelector(),
                 password("password"): TextSelector(
