@@ -16,6 +16,11 @@ from .core.mailbox import mailbox_from_data
 from .imap import async_check_mailbox
 
 
+# What a step returns: FlowResult in older Home Assistants, RepairsFlowResult (a FlowResult of
+# the repairs' own context) in newer ones.
+type StepResult = data_entry_flow.FlowResult[Any, str]
+
+
 class MailboxLoginFlow(RepairsFlow):
     """Asks for a mailbox's password, tries it, and stores it in the mailbox's settings."""
 
@@ -24,12 +29,12 @@ class MailboxLoginFlow(RepairsFlow):
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> StepResult:
         return await self.async_step_password()
 
     async def async_step_password(
         self, user_input: dict[str, Any] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> StepResult:
         entries = self.hass.config_entries.async_entries(DOMAIN)
         entry = next((e for e in entries if self.mailbox_id in e.subentries), None)
         if entry is None:
