@@ -147,9 +147,15 @@ def policy_subentry(
     levels: tuple[Mapping[str, Any], ...] = ({"delay_minutes": 0, "targets": []},),
     subentry_id: str = "policy_oncall",
     repeat: int = 0,
+    **data: Any,
 ) -> ConfigSubentryData:
     return ConfigSubentryData(
-        data={"name": name, "levels": [dict(level) for level in levels], "repeat": repeat},
+        data={
+            "name": name,
+            "levels": [dict(level) for level in levels],
+            "repeat": repeat,
+            **data,
+        },
         subentry_id=subentry_id,
         subentry_type=SUBENTRY_POLICY,
         title=name,

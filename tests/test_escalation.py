@@ -59,7 +59,12 @@ HIGH_PRIORITY_PUSH = {
 
 @pytest.fixture
 def subentries() -> list[ConfigSubentryData]:
-    return [source_subentry(**KEYED_SOURCE), policy_subentry(levels=TWO_LEVELS, repeat=1)]
+    # Notifications cleared on accept or resolve (a policy's choice; replacing them by a notice
+    # is tested in test_paging.py).
+    return [
+        source_subentry(**KEYED_SOURCE),
+        policy_subentry(levels=TWO_LEVELS, repeat=1, done_notice="clear"),
+    ]
 
 
 @pytest.fixture
@@ -259,7 +264,8 @@ async def test_accepting_or_resolving_stops_escalation_and_clears_notifications(
             policy_subentry(
                 levels=(
                     {"delay_minutes": 0, "targets": ["notify.broken", "notify.missing", PHONE]},
-                )
+                ),
+                done_notice="clear",
             ),
         ]
     ],
@@ -321,7 +327,7 @@ def _summaries(entry: MockConfigEntry) -> list[tuple[str, IncidentStatus]]:
     [
         [
             source_subentry(**KEYED_SOURCE, expected_interval_minutes=120),
-            policy_subentry(levels=TWO_LEVELS),
+            policy_subentry(levels=TWO_LEVELS, done_notice="clear"),
         ]
     ],
 )
@@ -385,7 +391,7 @@ async def test_maintenance_opens_nothing_and_pauses_but_lets_open_incidents_move
             source_subentry(
                 **KEYED_SOURCE, priority="low", support_hours_entity="schedule.support_hours"
             ),
-            policy_subentry(levels=TWO_LEVELS, repeat=3),
+            policy_subentry(levels=TWO_LEVELS, repeat=3, done_notice="clear"),
         ]
     ],
 )

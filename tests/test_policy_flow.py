@@ -12,6 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents.const import SUBENTRY_POLICY
+from custom_components.email_incidents.policy_flow import PAGING_DEFAULTS
 
 from .conftest import make_email, policy_subentry, source_subentry
 from .flow_driver import choose, options, start, submit, suggested
@@ -40,14 +41,17 @@ def _register_notify_services(hass: HomeAssistant) -> None:
 async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     _register_notify_services(hass)
     result = await start(hass, entry, SUBENTRY_POLICY)
-    assert (result["step_id"], suggested(result)) == ("policy", {"name": "", "repeat": 0})
+    assert (result["step_id"], suggested(result)) == (
+        "policy",
+        {"name": "", "repeat": 0, **PAGING_DEFAULTS},
+    )
     result = await submit(hass, result, {"name": "  ", "repeat": 1})
     assert result["errors"] == {"name": "empty_value"}
     result = await submit(hass, result, {"name": " On duty ", "repeat": 2.0})
 
     # Without levels the policy would do nothing: the first level comes next.
     assert result["step_id"] == "level"
-    assert suggested(result) == {"delay_minutes": 0, "targets": []}
+    assert suggested(result) == {"delay_minutes": 0, "targets": [], "critical": False}
     assert options(result, "targets") == [
         "notify.mobile_app_phone",
         "notify.persistent_notification",
@@ -61,7 +65,7 @@ async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert result["menu_options"] == ["policy", "add_level", "edit_level", "remove_level", "save"]
 
     result = await choose(hass, result, "add_level")
-    assert suggested(result) == {"delay_minutes": 15, "targets": []}
+    assert suggested(result) == {"delay_minutes": 15, "targets": [], "critical": False}
     result = await submit(hass, result, {"delay_minutes": 15.0})
     result = await choose(hass, result, "add_level")
     result = await submit(
@@ -84,7 +88,7 @@ async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     result = await choose(hass, result, "edit_level")
     assert [option["value"] for option in options(result, "level")] == ["0", "1", "2"]
     result = await submit(hass, result, {"level": "1"})
-    assert suggested(result) == {"delay_minutes": 15, "targets": []}
+    assert suggested(result) == {"delay_minutes": 15, "targets": [], "critical": False}
     result = await submit(hass, result, {"delay_minutes": 10, "targets": ["notify.family"]})
 
     result = await choose(hass, result, "move_level_up")
@@ -101,8 +105,12 @@ async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     }
 
     result = await choose(hass, result, "policy")
-    assert suggested(result) == {"name": "On duty", "repeat": 2}
-    result = await submit(hass, result, {"name": "On duty", "repeat": 3})
+    assert suggested(result) == {"name": "On duty", "repeat": 2, **PAGING_DEFAULTS}
+    result = await submit(
+        hass,
+        result,
+        {"name": "On duty", "repeat": 3, "bundle_limit": 5, "done_notice": "clear"},
+    )
     assert result["step_id"] == "levels"
 
     result = await choose(hass, result, "save")
@@ -111,9 +119,12 @@ async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
         "name": "On duty",
         "repeat": 3,
         "levels": [
-            {"delay_minutes": 30, "targets": ["notify.persistent_notification"]},
-            {"delay_minutes": 10, "targets": ["notify.family"]},
+            {"delay_minutes": 30, "targets": ["notify.persistent_notification"], "critical": False},
+            {"delay_minutes": 10, "targets": ["notify.family"], "critical": False},
         ],
+        **PAGING_DEFAULTS,
+        "bundle_limit": 5,
+        "done_notice": "clear",
     }
     assert (result["title"], result["data"]) == ("On duty", stored)
     (added,) = (s for s in entry.subentries.values() if s.title == "On duty")
@@ -149,7 +160,8 @@ async def test_a_changed_policy_applies_in_place(
     )
 
     result = await start(hass, setup_integration, SUBENTRY_POLICY, "policy_oncall")
-    assert suggested(result) == {"name": "On call", "repeat": 0}
+    # A policy from before the paging options shows their defaults, which it follows.
+    assert suggested(result) == {"name": "On call", "repeat": 0, **PAGING_DEFAULTS}
     result = await submit(hass, result, {"name": "Night shift", "repeat": 1})
     assert result["step_id"] == "levels"
     result = await choose(hass, result, "edit_level")

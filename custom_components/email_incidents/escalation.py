@@ -1,7 +1,8 @@
-"""Escalation in Home Assistant: notify each level's targets, take the notifications back when the
-incident is accepted or resolved, and act on the companion app's Accept and Resolve buttons.
+"""Escalation in Home Assistant: notify each level's targets, tell them when the incident is
+accepted or resolved, and act on the companion app's Accept and Resolve buttons.
 
-The engine decides when a level runs (SPEC 5); this module only turns its ESCALATED events into
+The engine decides when a level runs (SPEC 5) and the pager (core.paging) which notifications
+go out now and which wait for a target's summary; this module only turns those decisions into
 notify actions and records how each one went in the incident's log.
 """
 
@@ -17,11 +18,21 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceNotFound
+from homeassistant.helpers.event import async_track_point_in_utc_time
 
 from .const import DOMAIN, LOGGER, incident_url
 from .core.engine import IncidentEngine
-from .core.models import Actor, ActorKind, Incident, LogKind, Priority
+from .core.models import (
+    Actor,
+    ActorKind,
+    DoneNotice,
+    EscalationPolicy,
+    Incident,
+    LogKind,
+    Priority,
+)
 from .core.outcomes import IncidentError, IncidentEvent, IncidentEventType
+from .core.paging import PageDecision, Pager, Summary
 from .store import StoreWriteError
 from .texts import Texts, async_load_texts
 
@@ -113,6 +124,47 @@ def escalation_notification(event: IncidentEvent, source_name: str, texts: Texts
     }
 
 
+# The companion app's critical alert: iOS plays it through Do Not Disturb and the mute switch,
+# Android on the alarm stream; neither counts against the push service's daily limit.
+CRITICAL_PUSH: Final = {
+    "push": {
+        "interruption-level": "critical",
+        "sound": {"name": "default", "critical": 1, "volume": 1.0},
+    },
+    "priority": "high",
+    "ttl": 0,
+    "channel": "alarm_stream",
+}
+SUMMARY_TAG: Final = f"{DOMAIN}_summary"
+
+
+def summary_notification(summary: Summary, texts: Texts) -> dict[str, Any]:
+    """One target's summary of the incidents held in its window; it opens the Incidents panel
+    with those incidents and offers no buttons (accepting many is done there)."""
+    count = len(summary.incident_ids)
+    url = f"/{DOMAIN.replace('_', '-')}?ids={','.join(summary.incident_ids)}"
+    return {
+        "title": texts("notification", "summary_title", count=count),
+        "message": ", ".join(f"{name} ({number})" for name, number in summary.by_source),
+        "data": {"tag": SUMMARY_TAG, "url": url, "clickAction": url},
+    }
+
+
+def done_notification(event: IncidentEvent, texts: Texts) -> dict[str, Any]:
+    """What replaces an incident's notification when it is accepted or resolved: who did it,
+    without buttons."""
+    incident = event.incident
+    actor = event.actor
+    who = (actor.name or actor.kind.value) if actor is not None else ""
+    key = "accepted_by" if event.type is IncidentEventType.ACCEPTED else "resolved_by"
+    url = incident_url(incident.id)
+    return {
+        "title": texts("notification", key, incident_id=incident.id, actor=who),
+        "message": incident.summary,
+        "data": {"tag": notification_tag(incident.id), "url": url, "clickAction": url},
+    }
+
+
 def clear_notification(incident_id: str) -> dict[str, Any]:
     """The notify action data that removes an incident's notification from a phone."""
     return {"message": CLEAR_NOTIFICATION, "data": {"tag": notification_tag(incident_id)}}
@@ -143,8 +195,10 @@ class EscalationNotifier:
         self._source_name = source_name
         self._apply = apply
         # Targets of notifications still being sent (not yet in the log) or whose log entries
-        # were dropped by the log cap: they must be cleared too.
+        # were dropped by the log cap: they must be told too.
         self._sent: dict[str, set[str]] = {}
+        self._pager = Pager()
+        self._summaries_unsub: CALLBACK_TYPE | None = None
 
     @callback
     def async_start(self, incident_listeners: list[IncidentListener]) -> CALLBACK_TYPE:
@@ -161,71 +215,161 @@ class EscalationNotifier:
         def _async_stop() -> None:
             unsub_actions()
             incident_listeners.remove(self._async_on_incident_event)
+            if self._summaries_unsub is not None:
+                self._summaries_unsub()
+                self._summaries_unsub = None
 
         return _async_stop
+
+    def _policy(self, incident: Incident) -> EscalationPolicy | None:
+        source = self._engine.sources.get(incident.source_id)
+        policy_id = source.escalation_policy_id if source is not None else None
+        return self._engine.policies.get(policy_id) if policy_id else None
 
     @callback
     def _async_on_incident_event(self, event: IncidentEvent) -> None:
         # The event carries the live incident: build everything now, send in a task.
-        incident_id = event.incident.id
+        incident = event.incident
         if event.type is IncidentEventType.ESCALATED and event.targets:
-            # The incident as it is now: the texts are loaded before the notification is built.
-            snapshot = replace(event, incident=replace(event.incident, log=[]))
-            source_name = self._source_name(event.incident.source_id)
-            self._sent.setdefault(incident_id, set()).update(event.targets)
-            self._create_task(
-                self._async_notify_escalation(snapshot, source_name),
-                f"notify escalation of {incident_id}",
-            )
-        elif event.type is IncidentEventType.ACCEPTED or (
-            # Accepting took the notifications back already.
-            event.type is IncidentEventType.RESOLVED and event.incident.accepted is None
-        ):
-            targets = self._sent.pop(incident_id, set()) | notified_targets(event.incident)
+            self._page(event)
+        elif event.type in (IncidentEventType.ACCEPTED, IncidentEventType.RESOLVED):
+            self._pager.forget(incident.id)
+            policy = self._policy(incident)
+            notice = policy.done_notice if policy is not None else DoneNotice.CLEAR
+            # Accepting cleared the notifications already; a notice is replaced once more.
+            if (
+                notice is DoneNotice.CLEAR
+                and incident.accepted is not None
+                and (event.type is IncidentEventType.RESOLVED)
+            ):
+                return
+            targets = self._sent.pop(incident.id, set()) | notified_targets(incident)
             if targets:
-                self._create_task(
-                    self._async_clear(incident_id, sorted(targets)),
-                    f"clear notifications of {incident_id}",
+                data = (
+                    clear_notification(incident.id)
+                    if notice is DoneNotice.CLEAR
+                    else None  # built with the texts, in the task
                 )
+                self._create_task(
+                    self._async_tell_done(
+                        replace(event, incident=replace(incident, log=[])), sorted(targets), data
+                    ),
+                    f"tell the paged about {incident.id}",
+                )
+
+    def _page(self, event: IncidentEvent) -> None:
+        """Each target's notification goes out now or waits for its summary (bundling)."""
+        incident = event.incident
+        policy = self._policy(incident)
+        level = policy.levels[event.level - 1] if policy and event.level else None
+        source_name = self._source_name(incident.source_id)
+        bundling = policy.bundling if policy is not None else None
+        decisions = {
+            target: self._pager.page(target, incident.id, source_name, bundling, event.at)
+            for target in event.targets
+        }
+        now = tuple(t for t, decision in decisions.items() if decision is PageDecision.SENT)
+        held = tuple(t for t, decision in decisions.items() if decision is PageDecision.BUNDLED)
+        # The incident as it is now: the texts are loaded before the notification is built.
+        snapshot = replace(event, incident=replace(incident, log=[]))
+        self._sent.setdefault(incident.id, set()).update(now)
+        self._create_task(
+            self._async_notify_escalation(
+                snapshot, source_name, now, held, critical=level is not None and level.critical
+            ),
+            f"notify escalation of {incident.id}",
+        )
+        self._schedule_summaries()
+
+    @callback
+    def _schedule_summaries(self) -> None:
+        if self._summaries_unsub is not None:
+            self._summaries_unsub()
+            self._summaries_unsub = None
+        if (due := self._pager.next_due()) is not None:
+            self._summaries_unsub = async_track_point_in_utc_time(
+                self._hass, self._async_send_summaries, due
+            )
+
+    async def _async_send_summaries(self, now: datetime) -> None:
+        self._summaries_unsub = None
+        summaries = self._pager.due(now)
+        self._schedule_summaries()
+        if not summaries:
+            return
+        texts = await async_load_texts(self._hass)
+        for summary in summaries:
+            error = await self._async_call(
+                summary.target, SUMMARY_TAG, summary_notification(summary, texts)
+            )
+            record = partial(self._record_summary, summary, error)
+            try:
+                await self._apply(record)
+            except StoreWriteError:
+                continue  # logged by the store; the summary went out regardless
 
     def _create_task(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         # Tracked by the entry, so unloading waits for notifications in flight.
         self._entry.async_create_task(self._hass, coroutine, name)
 
-    async def _async_notify_escalation(self, event: IncidentEvent, source_name: str) -> None:
+    def _record_summary(self, summary: Summary, error: str | None, now: datetime) -> None:
+        message = error or f"in a summary of {len(summary.incident_ids)} incidents"
+        for incident_id in summary.incident_ids:
+            self._engine.record_notification(
+                incident_id, target=summary.target, ok=error is None, message=message, now=now
+            )
+
+    async def _async_notify_escalation(
+        self,
+        event: IncidentEvent,
+        source_name: str,
+        targets: tuple[str, ...],
+        held: tuple[str, ...],
+        *,
+        critical: bool,
+    ) -> None:
         data = escalation_notification(event, source_name, await async_load_texts(self._hass))
-        await self._async_notify(event.incident.id, event.level, event.targets, data)
+        if critical:
+            data["data"] |= CRITICAL_PUSH
+        await self._async_notify(event.incident.id, event.level, targets, held, data, critical)
 
     async def _async_notify(
         self,
         incident_id: str,
         level: int | None,
         targets: tuple[str, ...],
+        held: tuple[str, ...],
         data: Mapping[str, Any],
+        critical: bool,
     ) -> None:
         errors = await asyncio.gather(
             *(self._async_call(target, incident_id, data) for target in targets)
         )
         failed = {target for target, error in zip(targets, errors, strict=True) if error}
         self._sent.get(incident_id, set()).difference_update(failed)
+        sent = f"level {level}, critical" if critical else f"level {level}"
 
         def record(now: datetime) -> None:
             for target, error in zip(targets, errors, strict=True):
                 self._engine.record_notification(
-                    incident_id,
-                    target=target,
-                    ok=error is None,
-                    message=error or f"level {level}",
-                    now=now,
+                    incident_id, target=target, ok=error is None, message=error or sent, now=now
                 )
+            for target in held:
+                self._engine.record_bundled(incident_id, target=target, level=level, now=now)
 
         try:
             await self._apply(record)
         except StoreWriteError:
             return  # logged by the store; the notifications went out regardless
 
-    async def _async_clear(self, incident_id: str, targets: list[str]) -> None:
-        data = clear_notification(incident_id)
+    async def _async_tell_done(
+        self, event: IncidentEvent, targets: list[str], data: dict[str, Any] | None
+    ) -> None:
+        """Replace each paged target's notification by who accepted or resolved the incident,
+        or clear it (`data` given)."""
+        if data is None:
+            data = done_notification(event, await async_load_texts(self._hass))
+        incident_id = event.incident.id
         await asyncio.gather(*(self._async_call(target, incident_id, data) for target in targets))
 
     async def _async_call(

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -18,11 +19,21 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .flow_helpers import SavingSubentryFlow, labelled, minutes, typed_errors
+from .core.models import DoneNotice
+from .core.paging import DEFAULT_PER_WINDOW, DEFAULT_WINDOW
+from .flow_helpers import SavingSubentryFlow, labelled, minutes, select, typed_errors
 from .texts import Texts, async_load_texts
 
 MAX_LEVEL_DELAY_MINUTES: Final = 1440
 MAX_REPEAT: Final = 10
+MAX_BUNDLE_LIMIT: Final = 50
+MAX_BUNDLE_MINUTES: Final = 1440
+PAGING_DEFAULTS: Final = {
+    "bundle": True,
+    "bundle_limit": DEFAULT_PER_WINDOW,
+    "bundle_minutes": int(DEFAULT_WINDOW.total_seconds() // 60),
+    "done_notice": DoneNotice.REPLACE.value,
+}
 NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
 # notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
 ENTITY_NOTIFY_SERVICE: Final = "send_message"
@@ -38,14 +49,15 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """A new policy."""
-        self._data = {"name": "", "repeat": 0, "levels": []}
+        self._data = {"name": "", "repeat": 0, "levels": [], **PAGING_DEFAULTS}
         return await self.async_step_policy()
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a policy; sources using it escalate with the new levels at once."""
-        self._data = deepcopy(dict(self._get_reconfigure_subentry().data))
+        # Policies from before paging options get the defaults, which they follow already.
+        self._data = PAGING_DEFAULTS | deepcopy(dict(self._get_reconfigure_subentry().data))
         return await self.async_step_policy()
 
     @property
@@ -61,7 +73,15 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
         if user_input is not None and not (errors := typed_errors(user_input)):
             name = user_input["name"].strip()
             if name:
-                self._data |= {"name": name, "repeat": int(user_input["repeat"])}
+                paging = {key: user_input.get(key, self._data[key]) for key in PAGING_DEFAULTS}
+                self._data |= {
+                    "name": name,
+                    "repeat": int(user_input["repeat"]),
+                    "bundle": bool(paging["bundle"]),
+                    "bundle_limit": int(paging["bundle_limit"]),
+                    "bundle_minutes": int(paging["bundle_minutes"]),
+                    "done_notice": str(paging["done_notice"]),
+                }
                 if self._levels:
                     return await self.async_step_levels()
                 return await self.async_step_add_level()
@@ -71,6 +91,16 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                 vol.Required("name"): TextSelector(),
                 vol.Required("repeat"): NumberSelector(
                     NumberSelectorConfig(min=0, max=MAX_REPEAT, step=1, mode=NumberSelectorMode.BOX)
+                ),
+                vol.Optional("bundle"): BooleanSelector(),
+                vol.Optional("bundle_limit"): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1, max=MAX_BUNDLE_LIMIT, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Optional("bundle_minutes"): minutes(MAX_BUNDLE_MINUTES),
+                vol.Optional("done_notice"): select(
+                    [notice.value for notice in DoneNotice], "done_notice"
                 ),
             }
         )
@@ -149,7 +179,11 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
         if user_input is not None and not (errors := typed_errors(user_input)):
             targets = list(user_input.get("targets", []))
             if all(NOTIFY_TARGET.match(target) for target in targets):
-                level = {"delay_minutes": int(user_input["delay_minutes"]), "targets": targets}
+                level = {
+                    "delay_minutes": int(user_input["delay_minutes"]),
+                    "targets": targets,
+                    "critical": bool(user_input.get("critical", False)),
+                }
                 if self._editing is None:
                     self._levels.append(level)
                 else:
@@ -157,7 +191,11 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                 self._editing = None
                 return await self.async_step_levels()
             errors["targets"] = "invalid_target"
-        current: dict[str, Any] = {"delay_minutes": 15 if self._levels else 0, "targets": []}
+        current: dict[str, Any] = {
+            "delay_minutes": 15 if self._levels else 0,
+            "targets": [],
+            "critical": False,
+        }
         if self._editing is not None:
             current = self._levels[self._editing]
         schema = vol.Schema(
@@ -172,6 +210,7 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
+                vol.Optional("critical"): BooleanSelector(),
             }
         )
         return self.async_show_form(

@@ -15,7 +15,6 @@ from .const import DOMAIN
 from .core.mailbox import mailbox_from_data
 from .imap import async_check_mailbox
 
-
 # What a step returns: FlowResult in older Home Assistants, RepairsFlowResult (a FlowResult of
 # the repairs' own context) in newer ones.
 type StepResult = data_entry_flow.FlowResult[Any, str]
@@ -27,14 +26,10 @@ class MailboxLoginFlow(RepairsFlow):
     def __init__(self, mailbox_id: str) -> None:
         self.mailbox_id = mailbox_id
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> StepResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> StepResult:
         return await self.async_step_password()
 
-    async def async_step_password(
-        self, user_input: dict[str, Any] | None = None
-    ) -> StepResult:
+    async def async_step_password(self, user_input: dict[str, Any] | None = None) -> StepResult:
         entries = self.hass.config_entries.async_entries(DOMAIN)
         entry = next((e for e in entries if self.mailbox_id in e.subentries), None)
         if entry is None:

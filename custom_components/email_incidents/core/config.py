@@ -9,7 +9,8 @@ from enum import StrEnum
 import re
 from typing import Any
 
-from .models import EscalationLevel, EscalationPolicy, Priority
+from .models import DoneNotice, EscalationLevel, EscalationPolicy, Priority
+from .paging import DEFAULT_PER_WINDOW, DEFAULT_WINDOW, Bundling
 from .rules import (
     Condition,
     ConditionSet,
@@ -158,6 +159,7 @@ def source_from_data(source_id: str, data: Mapping[str, Any], *, domain: str) ->
 
 
 def policy_from_data(policy_id: str, data: Mapping[str, Any]) -> EscalationPolicy:
+    """A policy; bundling is on unless turned off (policies from before it have it too)."""
     return EscalationPolicy(
         policy_id=policy_id,
         name=str(data.get("name") or policy_id),
@@ -165,8 +167,18 @@ def policy_from_data(policy_id: str, data: Mapping[str, Any]) -> EscalationPolic
             EscalationLevel(
                 delay=timedelta(minutes=int(level.get("delay_minutes", 0))),
                 targets=tuple(level.get("targets") or ()),
+                critical=bool(level.get("critical", False)),
             )
             for level in data.get("levels", ())
         ),
         repeat=int(data.get("repeat", 0)),
+        bundling=Bundling(
+            per_window=int(data.get("bundle_limit", DEFAULT_PER_WINDOW)),
+            window=timedelta(
+                minutes=int(data.get("bundle_minutes", DEFAULT_WINDOW.total_seconds() // 60))
+            ),
+        )
+        if data.get("bundle", True)
+        else None,
+        done_notice=DoneNotice(data.get("done_notice", DoneNotice.REPLACE)),
     )

@@ -213,6 +213,11 @@ class IncidentEngine:
             incident_id, target=target, ok=ok, message=message, now=now
         )
 
+    def record_bundled(
+        self, incident_id: str, *, target: str, level: int | None, now: datetime
+    ) -> None:
+        self._lifecycle.record_bundled(incident_id, target=target, level=level, now=now)
+
     def set_maintenance(self, source_id: str, enabled: bool, now: datetime) -> None:
         self._lifecycle.set_maintenance(source_id, enabled, now)
 

@@ -261,6 +261,15 @@ class Lifecycle:
             kind = LogKind.NOTIFIED if ok else LogKind.NOTIFY_FAILED
             self._log(incident, kind, now, clean_line(f"{target}: {message}", 500))
 
+    def record_bundled(
+        self, incident_id: str, *, target: str, level: int | None, now: datetime
+    ) -> None:
+        """A level's notification held back for the target's summary (bundling)."""
+        incident = self._book.state.incidents.get(incident_id)
+        if incident is not None:
+            message = f"{target}: level {level}, in the next summary"
+            self._log(incident, LogKind.BUNDLED, now, clean_line(message, 500))
+
     # --- escalation ----------------------------------------------------------------------------
 
     def snooze(

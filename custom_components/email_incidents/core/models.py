@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
+from .paging import Bundling
+
 
 class Headers(Mapping[str, tuple[str, ...]]):
     """Decoded header values by case-insensitive name, each name keeping every occurrence."""
@@ -163,6 +165,7 @@ class LogKind(StrEnum):
     ESCALATED = "escalated"
     NOTIFIED = "notified"
     NOTIFY_FAILED = "notify_failed"
+    BUNDLED = "bundled"
     NOTE = "note"
     SNOOZED = "snoozed"
     ESCALATE_NOW = "escalate_now"
@@ -230,17 +233,30 @@ class Incident:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationLevel:
-    """One step of a policy: after `delay` from the previous level, notify `targets`."""
+    """One step of a policy: after `delay` from the previous level, notify `targets`; a
+    critical level's notifications ring through Do Not Disturb."""
 
     delay: timedelta
     targets: tuple[str, ...] = ()
+    critical: bool = False
+
+
+class DoneNotice(StrEnum):
+    """What the paged targets' notification becomes when the incident is accepted or
+    resolved: replaced by who did it, or cleared."""
+
+    REPLACE = "replace"
+    CLEAR = "clear"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationPolicy:
-    """Ordered levels, run once and then `repeat` more times while nobody accepts."""
+    """Ordered levels, run once and then `repeat` more times while nobody accepts. With
+    `bundling`, each target gets at most so many notifications per window (core.paging)."""
 
     policy_id: str
     name: str
     levels: tuple[EscalationLevel, ...]
     repeat: int = 0
+    bundling: Bundling | None = field(default_factory=Bundling)
+    done_notice: DoneNotice = DoneNotice.REPLACE
