@@ -20,7 +20,15 @@ from custom_components.email_incidents.device_trigger import async_get_triggers
 from .conftest import find_device
 from .entity_helpers import SendEmail, deliver
 
-TRIGGER_TYPES = ["created", "updated", "accepted", "resolved", "escalated", "snoozed"]
+TRIGGER_TYPES = [
+    "created",
+    "updated",
+    "accepted",
+    "resolved",
+    "escalated",
+    "snoozed",
+    "unaccepted",
+]
 
 
 @pytest.mark.usefixtures("setup_integration")

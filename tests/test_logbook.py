@@ -28,7 +28,15 @@ async def test_incident_events_in_words(
     )
     assert set(describers) == {
         f"{DOMAIN}_incident_{kind}"
-        for kind in ("created", "updated", "accepted", "resolved", "escalated", "snoozed")
+        for kind in (
+            "created",
+            "updated",
+            "accepted",
+            "resolved",
+            "escalated",
+            "snoozed",
+            "unaccepted",
+        )
     }
     created = async_capture_events(hass, f"{DOMAIN}_incident_created")
     accepted = async_capture_events(hass, f"{DOMAIN}_incident_accepted")
@@ -56,3 +64,12 @@ async def test_incident_events_in_words(
         )
     )
     assert escalated == {"name": DOMAIN, "message": "INC-1 'disk full' escalated to level 2"}
+    unaccepted = describers[f"{DOMAIN}_incident_unaccepted"](
+        SimpleNamespace(
+            event_type=f"{DOMAIN}_incident_unaccepted",
+            data={"incident_id": "INC-1", "summary": "disk full", "actor": "timeout"},
+        )
+    )
+    assert unaccepted["message"].startswith(
+        "INC-1 'disk full' back to pending: accepted but not resolved in time"
+    )

@@ -206,3 +206,63 @@ async def test_the_paged_are_told_who_accepted_and_resolved(
     await hass.async_block_till_done()
     assert phone[4].data["title"] == "INC-1 resolved by resolve_incident"
     assert "actions" not in phone[4].data["data"]
+
+
+@pytest.mark.parametrize("subentries", [_subentries(ack_timeout_minutes=30)])
+async def test_accepted_and_forgotten_goes_back_to_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    phone: list[ServiceCall],
+) -> None:
+    """With an acknowledgement timeout, an incident accepted and not resolved in time is
+    pending again, says so, and escalates again from level 1; also across a restart."""
+    unaccepted = async_capture_events(hass, f"{DOMAIN}_incident_unaccepted")
+    await _storm(hass, send_email, 2)
+    for incident_id in ("INC-1", "INC-2"):
+        await hass.services.async_call(
+            DOMAIN, "accept_incident", {"incident_id": incident_id}, blocking=True
+        )
+    await hass.async_block_till_done()
+    assert len(phone) == 4  # two levels, two notices
+    await _advance(hass, freezer, 29)
+    assert unaccepted == []
+    await _advance(hass, freezer, 1)
+    assert [event.data["incident_id"] for event in unaccepted] == ["INC-1", "INC-2"]
+    incident = _runtime(setup_integration).engine.get("INC-1")
+    assert incident is not None
+    assert (incident.status.value, incident.accepted, incident.accepted_by) == (
+        "pending",
+        None,
+        None,
+    )
+    # Then level 1 runs again and notifies.
+    assert [entry.kind for entry in incident.log[-3:]] == [
+        LogKind.UNACCEPTED,
+        LogKind.ESCALATED,
+        LogKind.NOTIFIED,
+    ]
+    assert incident.log[-3].message == "not resolved within 30 minutes of being accepted"
+    assert [call.data["data"]["tag"] for call in phone[4:]] == [
+        f"{DOMAIN}_INC-1",
+        f"{DOMAIN}_INC-2",
+    ]
+    assert "actions" in phone[4].data["data"]
+
+    # Accepted again, then Home Assistant is down when the timeout passes: right after the
+    # start the incident is pending again.
+    await hass.services.async_call(
+        DOMAIN, "accept_incident", {"incident_id": "INC-1"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    freezer.tick(timedelta(minutes=45))
+    assert await hass.config_entries.async_setup(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [event.data["incident_id"] for event in unaccepted] == ["INC-1", "INC-2", "INC-1"]
+    incident = _runtime(setup_integration).engine.get("INC-1")
+    assert incident is not None
+    assert incident.status.value == "pending"

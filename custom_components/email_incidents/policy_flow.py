@@ -28,11 +28,13 @@ MAX_LEVEL_DELAY_MINUTES: Final = 1440
 MAX_REPEAT: Final = 10
 MAX_BUNDLE_LIMIT: Final = 50
 MAX_BUNDLE_MINUTES: Final = 1440
+MAX_ACK_TIMEOUT_MINUTES: Final = 10080
 PAGING_DEFAULTS: Final = {
     "bundle": True,
     "bundle_limit": DEFAULT_PER_WINDOW,
     "bundle_minutes": int(DEFAULT_WINDOW.total_seconds() // 60),
     "done_notice": DoneNotice.REPLACE.value,
+    "ack_timeout_minutes": 0,
 }
 NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
 # notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
@@ -81,6 +83,7 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                     "bundle_limit": int(paging["bundle_limit"]),
                     "bundle_minutes": int(paging["bundle_minutes"]),
                     "done_notice": str(paging["done_notice"]),
+                    "ack_timeout_minutes": int(paging["ack_timeout_minutes"]),
                 }
                 if self._levels:
                     return await self.async_step_levels()
@@ -102,6 +105,7 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                 vol.Optional("done_notice"): select(
                     [notice.value for notice in DoneNotice], "done_notice"
                 ),
+                vol.Optional("ack_timeout_minutes"): minutes(MAX_ACK_TIMEOUT_MINUTES),
             }
         )
         return self.async_show_form(

@@ -140,7 +140,14 @@ def scanned_deadline(engine: IncidentEngine) -> datetime | None:
         moment
         for incident in engine.incidents()
         if incident.is_open
-        and (moment := next_moment(engine.sources.get(incident.source_id), incident)) is not None
+        and (
+            moment := next_moment(
+                source := engine.sources.get(incident.source_id),
+                engine.policies.get(source.escalation_policy_id or "") if source else None,
+                incident,
+            )
+        )
+        is not None
     ]
     moments += [
         at

@@ -181,4 +181,5 @@ def policy_from_data(policy_id: str, data: Mapping[str, Any]) -> EscalationPolic
         if data.get("bundle", True)
         else None,
         done_notice=DoneNotice(data.get("done_notice", DoneNotice.REPLACE)),
+        ack_timeout=_minutes(data.get("ack_timeout_minutes")),
     )

@@ -14,7 +14,7 @@ from typing import Final
 from .book import IncidentBook
 from .config import SourceConfig
 from .lifecycle import Lifecycle
-from .models import Actor, ActorKind, Incident, IncidentStatus
+from .models import Actor, ActorKind, EscalationPolicy, Incident, IncidentStatus
 from .outcomes import IncidentEvent, IncidentEventType, incident_event
 from .state import EngineState
 from .text import human_interval
@@ -38,13 +38,29 @@ def auto_resolve_at(source: SourceConfig | None, incident: Incident) -> datetime
     return incident.last_activity + source.auto_resolve_after
 
 
-def next_moment(source: SourceConfig | None, incident: Incident) -> datetime | None:
-    """When an open incident escalates or resolves by itself, whichever comes first."""
+def ack_timeout_at(policy: EscalationPolicy | None, incident: Incident) -> datetime | None:
+    """When an accepted incident goes back to pending, if its policy says so."""
+    if (
+        policy is None
+        or policy.ack_timeout is None
+        or incident.status is not IncidentStatus.ACCEPTED
+        or incident.accepted is None
+    ):
+        return None
+    return incident.accepted + policy.ack_timeout
+
+
+def next_moment(
+    source: SourceConfig | None, policy: EscalationPolicy | None, incident: Incident
+) -> datetime | None:
+    """When an open incident escalates, resolves by itself or goes back to pending, whichever
+    comes first."""
     moments = [
         at
         for at in (
             incident.escalation.due if incident.escalation is not None else None,
             auto_resolve_at(source, incident),
+            ack_timeout_at(policy, incident),
         )
         if at is not None
     ]
@@ -82,6 +98,11 @@ class Deadlines:
         """After the book indexed its open incidents anew (each counts as changed)."""
         self._moments = {}
 
+    def _policy(self, source: SourceConfig | None) -> EscalationPolicy | None:
+        if source is None or source.escalation_policy_id is None:
+            return None
+        return self._book.policies.get(source.escalation_policy_id)
+
     def _heartbeat_at(self, source: SourceConfig) -> datetime | None:
         heartbeats = self._book.open_with_key(source.source_id, HEARTBEAT_KEY)
         return heartbeat_at(source, self._book.state, heartbeats)
@@ -94,7 +115,11 @@ class Deadlines:
             moment = (
                 None
                 if incident is None or not incident.is_open
-                else next_moment(book.sources.get(incident.source_id), incident)
+                else next_moment(
+                    source := book.sources.get(incident.source_id),
+                    self._policy(source),
+                    incident,
+                )
             )
             if moment is None:
                 self._moments.pop(incident_id, None)
@@ -119,6 +144,11 @@ class Deadlines:
                     lifecycle.resolve_incident(incident, Actor(kind=ActorKind.TIMEOUT), now)
                 )
                 continue
+            policy = self._policy(source)
+            if (at := ack_timeout_at(policy, incident)) is not None and at <= now:
+                assert policy is not None
+                book.changed(incident)
+                events.append(lifecycle.unaccept_incident(incident, policy, now))
             escalation = incident.escalation
             if escalation is None or escalation.due is None or escalation.due > now:
                 continue

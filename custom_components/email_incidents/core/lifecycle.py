@@ -21,6 +21,7 @@ from .models import (
     ActorKind,
     EmailRecord,
     EmailRef,
+    EscalationPolicy,
     EscalationState,
     InboundEmail,
     Incident,
@@ -183,6 +184,27 @@ class Lifecycle:
         incident.escalation = None
         self._log(incident, LogKind.ACCEPTED, now, "", actor)
         return incident_event(IncidentEventType.ACCEPTED, incident, now, actor=actor, email=email)
+
+    def unaccept_incident(
+        self, incident: Incident, policy: EscalationPolicy, now: datetime
+    ) -> IncidentEvent:
+        """Accepted and not resolved in time: pending again, escalating from level 1."""
+        assert policy.ack_timeout is not None
+        self._book.count_open(incident, -1)
+        incident.status = IncidentStatus.PENDING
+        self._book.count_open(incident, 1)
+        incident.accepted = None
+        incident.accepted_by = None
+        source = self._book.sources.get(incident.source_id)
+        incident.escalation = first_due(
+            policy,
+            now,
+            active=source is None or self._escalation_active(source, incident.priority),
+        )
+        actor = Actor(kind=ActorKind.TIMEOUT)
+        message = f"not resolved within {human_interval(policy.ack_timeout)} of being accepted"
+        self._log(incident, LogKind.UNACCEPTED, now, message, actor)
+        return incident_event(IncidentEventType.UNACCEPTED, incident, now, actor=actor)
 
     def resolve_incident(
         self, incident: Incident, actor: Actor, now: datetime, email: InboundEmail | None = None

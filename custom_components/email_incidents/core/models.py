@@ -166,6 +166,7 @@ class LogKind(StrEnum):
     NOTIFIED = "notified"
     NOTIFY_FAILED = "notify_failed"
     BUNDLED = "bundled"
+    UNACCEPTED = "unaccepted"
     NOTE = "note"
     SNOOZED = "snoozed"
     ESCALATE_NOW = "escalate_now"
@@ -260,3 +261,5 @@ class EscalationPolicy:
     repeat: int = 0
     bundling: Bundling | None = field(default_factory=Bundling)
     done_notice: DoneNotice = DoneNotice.REPLACE
+    # An incident accepted and not resolved within this time goes back to pending.
+    ack_timeout: timedelta | None = None

@@ -40,6 +40,7 @@ class IncidentEventType(StrEnum):
     RESOLVED = "resolved"
     ESCALATED = "escalated"
     SNOOZED = "snoozed"
+    UNACCEPTED = "unaccepted"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
