@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
@@ -9,8 +11,13 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service import async_get_all_descriptions
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
 import voluptuous as vol
+import yaml
 
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import (
@@ -28,7 +35,12 @@ pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
 
 
 async def _call(
-    hass: HomeAssistant, service: str, context: Context | None = None, **data: Any
+    hass: HomeAssistant,
+    service: str,
+    context: Context | None = None,
+    *,
+    return_response: bool | None = None,
+    **data: Any,
 ) -> Any:
     response = await hass.services.async_call(
         DOMAIN,
@@ -36,7 +48,11 @@ async def _call(
         data,
         blocking=True,
         context=context,
-        return_response=service in ("get_incidents", "create_incident"),
+        return_response=(
+            service in ("get_incidents", "create_incident")
+            if return_response is None
+            else return_response
+        ),
     )
     await hass.async_block_till_done()
     return response
@@ -282,6 +298,229 @@ async def test_store_write_failure(
         "store_failed",
     )
     assert _incident(setup_integration).status is IncidentStatus.PENDING
+
+
+async def _create(hass: HomeAssistant, count: int) -> list[str]:
+    """`count` incidents of the NAS, INC-1 to INC-`count`."""
+    for number in range(1, count + 1):
+        await _call(hass, "create_incident", source="source_nas", summary=f"Disk {number}")
+    return [f"INC-{number}" for number in range(1, count + 1)]
+
+
+async def test_forty_incidents_accepted_in_one_call_and_one_write(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    """A list of ids: each incident accepted as the calling user with the note in its
+    timeline, all of it stored in one write, one `accepted` event each and the result of each
+    in the response."""
+    ids = await _create(hass, 40)
+    runtime = setup_integration.runtime_data
+    writes = runtime.store.writes
+    accepted = async_capture_events(hass, f"{DOMAIN}_incident_accepted")
+    updated = async_capture_events(hass, f"{DOMAIN}_incident_updated")
+    response = await _call(
+        hass,
+        "accept_incident",
+        Context(user_id=hass_admin_user.id),
+        return_response=True,
+        incident_id=ids,
+        note="Power cut: on it",
+    )
+    assert runtime.store.writes == writes + 1
+    assert response == {
+        "results": [{"incident_id": incident_id, "success": True} for incident_id in ids],
+        "succeeded": 40,
+        "failed": 0,
+    }
+    user = Actor(kind=ActorKind.USER, name="Mock User")
+    for incident_id in ids:
+        incident = _incident(setup_integration, incident_id)
+        assert (incident.status, incident.accepted_by) == (IncidentStatus.ACCEPTED, user)
+        accepted_entry, note = incident.log[-2:]
+        assert (accepted_entry.kind, accepted_entry.actor) == (LogKind.ACCEPTED, user)
+        assert (note.kind, note.message, note.actor) == (LogKind.NOTE, "Power cut: on it", user)
+    assert [event.data["incident_id"] for event in accepted] == ids
+    assert updated == []  # the note is part of the acceptance, not a change of its own
+
+
+async def test_a_failing_incident_does_not_stop_the_others(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    await _create(hass, 3)
+    await _call(hass, "resolve_incident", incident_id="INC-2")
+    response = await _call(
+        hass,
+        "accept_incident",
+        return_response=True,
+        incident_id=["INC-1", "INC-2", "INC-9", " INC-3 ", "INC-1", ""],
+    )
+    assert response == {
+        "results": [
+            {"incident_id": "INC-1", "success": True},
+            {
+                "incident_id": "INC-2",
+                "success": False,
+                "error": "already_resolved",
+                "message": "Incident INC-2 is already resolved",
+            },
+            {
+                "incident_id": "INC-9",
+                "success": False,
+                "error": "unknown_incident",
+                "message": "There is no incident INC-9",
+            },
+            {"incident_id": "INC-3", "success": True},
+        ],
+        "succeeded": 2,
+        "failed": 2,
+    }
+    statuses = [_incident(setup_integration, f"INC-{n}").status for n in (1, 2, 3)]
+    assert statuses == [IncidentStatus.ACCEPTED, IncidentStatus.RESOLVED, IncidentStatus.ACCEPTED]
+    refused = await _refused(hass, "resolve_incident", incident_id=["INC-2", "INC-3", "INC-9"])
+    assert str(refused) == (
+        "2 of 3 incidents were not changed (the others were): "
+        "Incident INC-2 is already resolved; There is no incident INC-9"
+    )
+    assert _incident(setup_integration, "INC-3").status is IncidentStatus.RESOLVED
+
+
+async def test_without_a_response_the_others_are_changed_then_the_call_fails(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """An automation without `response_variable` sees the call fail (it stops, unless
+    `continue_on_error`), yet what could be changed was; the error names what was not."""
+    ids = await _create(hass, 14)
+    await _call(hass, "resolve_incident", incident_id=ids[:12])
+    refused = await _refused(hass, "resolve_incident", incident_id=ids, note="Disks replaced")
+    assert refused.translation_key == "incidents_failed"
+    placeholders = refused.translation_placeholders or {}
+    assert (placeholders["failed"], placeholders["count"]) == ("12", "14")
+    named = "; ".join(f"Incident INC-{n} is already resolved" for n in range(1, 11))
+    assert placeholders["errors"] == f"{named}; 2 more"
+    assert str(refused) == f"12 of 14 incidents were not changed (the others were): {named}; 2 more"
+    for incident_id in ids[12:]:
+        incident = _incident(setup_integration, incident_id)
+        assert incident.status is IncidentStatus.RESOLVED
+        assert incident.log[-1].message == "Disks replaced"
+    # Those that failed got no note either.
+    assert _incident(setup_integration, "INC-1").log[-1].kind is LogKind.RESOLVED
+
+
+async def test_the_readme_example_and_its_response(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = {
+        name: yaml.safe_load(block)
+        for name, block in re.findall(r"<!-- (bulk-\w+) -->\n```yaml\n(.*?)```", readme, re.DOTALL)
+    }
+    example = blocks["bulk-example"]
+    await _create(hass, 43)
+    await _call(hass, "resolve_incident", incident_id="INC-42")
+    domain, service = example["action"].split(".")
+    assert domain == DOMAIN
+    response = await _call(hass, service, return_response=True, **example["data"])
+    assert response == blocks["bulk-response"]
+    note = _incident(setup_integration, "INC-41").log[-1].message
+    assert note == example["data"]["note"]
+
+
+async def test_a_list_of_one_fails_as_one_id_does(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """The action's UI sends a list even for one id: its error is that incident's own."""
+    await _create(hass, 1)
+    await _call(hass, "accept_incident", incident_id=["INC-1"])
+    refused = await _refused(hass, "accept_incident", incident_id=["INC-1"])
+    assert (refused.translation_key, refused.translation_placeholders) == (
+        "already_accepted",
+        {"incident_id": "INC-1", "source": ""},
+    )
+
+
+async def test_nothing_to_change_writes_nothing(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    ids = await _create(hass, 2)
+    runtime = setup_integration.runtime_data
+    await _call(hass, "resolve_incident", incident_id=ids)
+    writes = runtime.store.writes
+    response = await _call(hass, "resolve_incident", return_response=True, incident_id=ids)
+    assert (response["succeeded"], response["failed"]) == (0, 2)
+    refused = await _refused(hass, "resolve_incident", incident_id="INC-1", note="x")
+    assert refused.translation_key == "already_resolved"
+    assert runtime.store.writes == writes
+
+
+async def test_one_id_with_a_response_and_a_note(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    await _create(hass, 1)
+    response = await _call(
+        hass, "accept_incident", return_response=True, incident_id="INC-1", note="Mine"
+    )
+    assert response == {
+        "results": [{"incident_id": "INC-1", "success": True}],
+        "succeeded": 1,
+        "failed": 0,
+    }
+    assert _incident(setup_integration).log[-1].message == "Mine"
+    assert await _call(hass, "resolve_incident", incident_id="INC-1") is None
+
+
+async def test_resolve_by_source_and_key_with_a_note(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    for _ in range(2):
+        await _call(hass, "create_incident", source="source_nas", summary="UPS", key="ups")
+    response = await _call(
+        hass, "resolve_incident", return_response=True, source="NAS", key="ups", note="Mains"
+    )
+    assert response == {
+        "results": [
+            {"incident_id": "INC-1", "success": True},
+            {"incident_id": "INC-2", "success": True},
+        ],
+        "succeeded": 2,
+        "failed": 0,
+    }
+    for incident_id in ("INC-1", "INC-2"):
+        last = _incident(setup_integration, incident_id).log[-1]
+        assert (last.kind, last.message) == (LogKind.NOTE, "Mains")
+
+
+async def test_a_failed_write_changes_none_of_the_list(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, failing_disk: FailingDisk
+) -> None:
+    ids = await _create(hass, 3)
+    failing_disk.failing = True
+    with pytest.raises(HomeAssistantError) as failed:
+        await _call(hass, "accept_incident", return_response=True, incident_id=ids, note="x")
+    assert failed.value.translation_key == "store_failed"
+    for incident_id in ids:
+        incident = _incident(setup_integration, incident_id)
+        assert incident.status is IncidentStatus.PENDING
+        assert incident.log[-1].kind is LogKind.CREATED
+
+
+@pytest.mark.usefixtures("setup_integration")
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("accept_incident", {"incident_id": []}),
+        ("accept_incident", {"incident_id": [" ", ""]}),
+        ("accept_incident", {"incident_id": ["INC-1", ["INC-2"]]}),
+        ("accept_incident", {"incident_id": "INC-1", "note": ""}),
+        ("resolve_incident", {"incident_id": "INC-1", "note": "x" * 2001}),
+        ("escalate_incident", {"incident_id": ["INC-1"]}),
+        ("add_note", {"incident_id": ["INC-1"], "note": "x"}),
+    ],
+)
+async def test_invalid_lists_and_notes(
+    hass: HomeAssistant, service: str, data: dict[str, Any]
+) -> None:
+    with pytest.raises(vol.Invalid):
+        await _call(hass, service, **data)
 
 
 def _schema_fields(schema: Any) -> set[str]:

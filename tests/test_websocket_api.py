@@ -101,6 +101,74 @@ async def test_list_filters_pages_and_searches(
         assert response["error"]["code"] == "invalid_format", bad
 
 
+@pytest.mark.parametrize("subentries", [TWO_SOURCES])
+async def test_the_panel_selects_all_matching_and_accepts_them_in_one_call(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_user: MockUser,
+) -> None:
+    """What the panel does: the ids of every incident the filters match (more than a page),
+    then one `accept_incident` call with them and a note, its response asked for; the
+    subscription pushes each incident accepted. A user without admin rights may do it."""
+    for number in range(1, 61):
+        source = "source_router" if number % 10 == 0 else "source_nas"
+        data = {"source": source, "summary": f"Disk {number}"}
+        await hass.services.async_call(DOMAIN, "create_incident", data, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "resolve_incident", {"incident_id": ["INC-1", "INC-2"]}, blocking=True
+    )
+    refresh_token = await hass.auth.async_create_refresh_token(hass_read_only_user, "client")
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
+    assert await _ws(client, "subscribe") is None
+
+    filters = {"source_id": "source_nas", "status": "pending"}
+    page = await _ws(client, "list", **filters)
+    assert (len(page["incidents"]), page["total"]) == (50, 52)
+    ids = (await _ws(client, "ids", **filters))["ids"]
+    expected = [f"INC-{n}" for n in range(60, 2, -1) if n % 10]
+    assert ids == expected  # newest first, as the list shows them
+    assert (await _ws(client, "ids", search="disk 5"))["ids"] == [
+        f"INC-{n}" for n in range(59, 49, -1)
+    ] + ["INC-5"]
+    assert (await _ws(client, "ids", status="resolved"))["ids"] == ["INC-2", "INC-1"]
+
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "accept_incident",
+            "service_data": {"incident_id": ids, "note": "Storage vendor called"},
+            "return_response": True,
+        }
+    )
+    pushed: list[dict[str, Any]] = []
+    result: dict[str, Any] | None = None
+    while result is None or len(pushed) < len(ids):
+        message = await client.receive_json()
+        if message["type"] == "result":
+            result = message
+        else:
+            pushed.append(message["event"]["incident"])
+    assert result["success"], result
+    assert result["result"]["response"] == {
+        "results": [{"incident_id": incident_id, "success": True} for incident_id in ids],
+        "succeeded": 52,
+        "failed": 0,
+    }
+    assert sorted(incident["id"] for incident in pushed) == sorted(ids)
+    assert {(incident["status"], incident["accepted_by"]) for incident in pushed} == {
+        ("accepted", hass_read_only_user.name)
+    }
+    assert (await _ws(client, "ids", **filters))["ids"] == []
+    engine = setup_integration.runtime_data.engine
+    note = engine.get("INC-3").log[-1]  # type: ignore[union-attr]
+    assert (note.message, note.actor) == (
+        "Storage vendor called",
+        Actor(kind=ActorKind.USER, name=hass_read_only_user.name),
+    )
+
+
 def _email_with_attachment() -> EmailMessage:
     message = make_email(
         subject="Backup failed", body="Job nightly failed.\n<script>alert(1)</script>"
@@ -197,7 +265,7 @@ async def test_not_loaded(
 ) -> None:
     client = await hass_ws_client(hass)
     await hass.config_entries.async_unload(setup_integration.entry_id)
-    for command, data in (("list", {}), ("get", {"incident_id": "INC-1"})):
+    for command, data in (("list", {}), ("ids", {}), ("get", {"incident_id": "INC-1"})):
         await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **data})
         response = await client.receive_json()
         assert response["error"]["code"] == "not_loaded"

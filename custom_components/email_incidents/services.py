@@ -1,8 +1,15 @@
-"""Actions: accept, resolve, create, annotate and list incidents."""
+"""Actions: accept, resolve, create, annotate and list incidents.
+
+`accept_incident` and `resolve_incident` take one incident id or a list of them. A list is
+changed in one store write; an incident that cannot be changed does not stop the others. Asked
+for a response, the action reports each incident's result and fails for none of them; without
+one, it fails after the others were changed, naming those that were not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -49,13 +56,32 @@ ATTR_LIMIT = "limit"
 ATTR_DETAILS_WANTED = "details"
 ATTR_DURATION = "duration"
 
-ACCEPT_SCHEMA = vol.Schema({vol.Required(ATTR_INCIDENT_ID): cv.string})
+# How many failed incidents the error of a call without a response names; the response names all.
+ERRORS_NAMED = 10
+
+
+def _incident_ids(value: list[str]) -> list[str]:
+    """A list of incident ids, trimmed, without empty entries and repeats; at least one."""
+    ids = list(dict.fromkeys(item.strip() for item in value if item.strip()))
+    if not ids:
+        raise vol.Invalid("no incident id given")
+    return ids
+
+
+INCIDENT_IDS = vol.Any(cv.string, vol.All([cv.string], _incident_ids))
+NOTE = vol.All(cv.string, vol.Length(min=1, max=2000))
+
+ONE_INCIDENT_SCHEMA = vol.Schema({vol.Required(ATTR_INCIDENT_ID): cv.string})
+ACCEPT_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_INCIDENT_ID): INCIDENT_IDS, vol.Optional(ATTR_NOTE): NOTE}
+)
 RESOLVE_SCHEMA = vol.All(
     vol.Schema(
         {
-            vol.Optional(ATTR_INCIDENT_ID): cv.string,
+            vol.Optional(ATTR_INCIDENT_ID): INCIDENT_IDS,
             vol.Optional(ATTR_SOURCE): cv.string,
             vol.Optional(ATTR_KEY): cv.string,
+            vol.Optional(ATTR_NOTE): NOTE,
         }
     ),
     cv.has_at_least_one_key(ATTR_INCIDENT_ID, ATTR_SOURCE),
@@ -69,12 +95,7 @@ CREATE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_PRIORITY): vol.In([priority.value for priority in Priority]),
     }
 )
-NOTE_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_INCIDENT_ID): cv.string,
-        vol.Required(ATTR_NOTE): vol.All(cv.string, vol.Length(min=1, max=2000)),
-    }
-)
+NOTE_SCHEMA = vol.Schema({vol.Required(ATTR_INCIDENT_ID): cv.string, vol.Required(ATTR_NOTE): NOTE})
 GET_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_SOURCE): cv.string,
@@ -132,6 +153,18 @@ async def _actor(hass: HomeAssistant, call: ServiceCall) -> Actor:
     )
 
 
+def _incident_error(runtime: EmailIncidentsRuntime, err: IncidentError) -> ServiceValidationError:
+    """An engine error as the translated error of an action."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.reason,
+        translation_placeholders={
+            "incident_id": err.incident_id or "",
+            "source": runtime.source_name(err.source_id) if err.source_id else "",
+        },
+    )
+
+
 async def async_apply_change(
     runtime: EmailIncidentsRuntime,
     change: Callable[[datetime], Iterable[IncidentEvent] | None],
@@ -140,14 +173,7 @@ async def async_apply_change(
     try:
         return await runtime.async_apply(change)
     except IncidentError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.reason,
-            translation_placeholders={
-                "incident_id": err.incident_id or "",
-                "source": runtime.source_name(err.source_id) if err.source_id else "",
-            },
-        ) from err
+        raise _incident_error(runtime, err) from err
     except StoreWriteError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -169,23 +195,113 @@ async def _change_incident(call: ServiceCall, change: IncidentChange) -> None:
     await async_apply_change(runtime, lambda now: change(runtime.engine, incident_id, actor, now))
 
 
-async def _accept(call: ServiceCall) -> None:
-    await _change_incident(call, IncidentEngine.accept)
+class _NothingToStoreError(Exception):
+    """No incident of a call could be changed: there is nothing to store."""
 
 
-async def _resolve(call: ServiceCall) -> None:
+def _noted(
+    engine: IncidentEngine,
+    events: Iterable[IncidentEvent],
+    note: str | None,
+    actor: Actor,
+    now: datetime,
+) -> tuple[IncidentEvent, ...]:
+    """The events of a change, with the note (if any) in the timeline of each incident changed,
+    after the change. Its own event is not announced: the change's event tells of the incident."""
+    events = tuple(events)
+    if note:
+        for event in events:
+            engine.add_note(event.incident.id, note, actor, now)
+    return events
+
+
+async def _change_incidents(call: ServiceCall, change: IncidentChange) -> ServiceResponse:
+    """Apply `change` to each incident the call names (one id or a list), in one store write;
+    the call's note goes into the timeline of each incident changed. What each did is the
+    response; without one, the call fails after the others were changed."""
+    runtime = _runtime(call.hass)
+    actor = await _actor(call.hass, call)
+    named = call.data[ATTR_INCIDENT_ID]
+    incident_ids: list[str] = [named] if isinstance(named, str) else named
+    note: str | None = call.data.get(ATTR_NOTE)
+    failures: dict[str, IncidentError] = {}
+
+    def change_each(now: datetime) -> list[IncidentEvent]:
+        events: list[IncidentEvent] = []
+        for incident_id in incident_ids:
+            try:
+                changed = change(runtime.engine, incident_id, actor, now) or ()
+            except IncidentError as err:  # raised before the incident changed
+                failures[incident_id] = err
+                continue
+            events.extend(_noted(runtime.engine, changed, note, actor, now))
+        if len(failures) == len(incident_ids):
+            raise _NothingToStoreError
+        return events
+
+    with contextlib.suppress(_NothingToStoreError):
+        await async_apply_change(runtime, change_each)
+    errors = {incident_id: _incident_error(runtime, err) for incident_id, err in failures.items()}
+    if errors and not call.return_response:
+        if len(incident_ids) == 1:  # as an action on one incident has always failed
+            [(failed_id, failed)] = errors.items()
+            raise failed from failures[failed_id]
+        messages = [str(error) for error in errors.values()]
+        if len(messages) > ERRORS_NAMED:
+            messages[ERRORS_NAMED:] = [f"{len(messages) - ERRORS_NAMED} more"]
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="incidents_failed",
+            translation_placeholders={
+                "failed": str(len(errors)),
+                "count": str(len(incident_ids)),
+                "errors": "; ".join(messages),
+            },
+        )
+    results: list[Any] = [
+        {"incident_id": incident_id, "success": True}
+        if (error := errors.get(incident_id)) is None
+        else {
+            "incident_id": incident_id,
+            "success": False,
+            "error": error.translation_key,
+            "message": str(error),
+        }
+        for incident_id in incident_ids
+    ]
+    return {
+        "results": results,
+        "succeeded": len(incident_ids) - len(errors),
+        "failed": len(errors),
+    }
+
+
+async def _accept(call: ServiceCall) -> ServiceResponse:
+    return await _change_incidents(call, IncidentEngine.accept)
+
+
+async def _resolve(call: ServiceCall) -> ServiceResponse:
     if ATTR_INCIDENT_ID in call.data:
-        await _change_incident(call, IncidentEngine.resolve)
-        return
+        return await _change_incidents(call, IncidentEngine.resolve)
     runtime = _runtime(call.hass)
     actor = await _actor(call.hass, call)
     if ATTR_KEY not in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="key_required")
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
     key = call.data[ATTR_KEY]
-    await async_apply_change(
-        runtime, lambda now: runtime.engine.resolve_by_key(source_id, key, actor, now)
+    note: str | None = call.data.get(ATTR_NOTE)
+    events = await async_apply_change(
+        runtime,
+        lambda now: _noted(
+            runtime.engine,
+            runtime.engine.resolve_by_key(source_id, key, actor, now),
+            note,
+            actor,
+            now,
+        ),
     )
+    results: list[Any] = [{"incident_id": e.incident.id, "success": True} for e in events]
+    return {"results": results, "succeeded": len(results), "failed": 0}
 
 
 async def _create(call: ServiceCall) -> ServiceResponse:
@@ -255,8 +371,20 @@ async def _escalate(call: ServiceCall) -> None:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for as long as Home Assistant runs)."""
-    hass.services.async_register(DOMAIN, SERVICE_ACCEPT, _accept, schema=ACCEPT_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_RESOLVE, _resolve, schema=RESOLVE_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ACCEPT,
+        _accept,
+        schema=ACCEPT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RESOLVE,
+        _resolve,
+        schema=RESOLVE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_CREATE,
@@ -269,4 +397,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, SERVICE_GET, _get, schema=GET_SCHEMA, supports_response=SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, SERVICE_SNOOZE, _snooze, schema=SNOOZE_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_ESCALATE, _escalate, schema=ACCEPT_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_ESCALATE, _escalate, schema=ONE_INCIDENT_SCHEMA)

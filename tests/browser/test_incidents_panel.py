@@ -1,7 +1,9 @@
 """The Incidents panel and the dashboard card in a real Home Assistant, headless Debian Chromium.
 
 E-mails arrive over real SMTP; the panel shows them live, opens one with its body and timeline,
-and its buttons add a note, snooze, accept and resolve through the real actions. Hostile e-mails
+and its buttons add a note, snooze, accept and resolve through the real actions. Forty incidents
+are selected at once (all the filters match, then a shift-click range) and accepted or resolved
+together with a note. Hostile e-mails
 (script tags, image error handlers, javascript: links, right-to-left and zero-width tricks) show
 as text and run nothing. A deep link opens an incident; the card on a dashboard accepts one.
 Screenshots go to tests/browser/output/ (those in docs/images/ are copied from there).
@@ -48,10 +50,12 @@ SOURCES = [
     },
     {"name": "NAS", "addresses": ["nas"], "creation_mode": "per_subject"},
     {"name": "Flood", "addresses": ["flood"], "creation_mode": "every_email"},
+    {"name": "Ping", "addresses": ["ping"], "creation_mode": "per_subject"},
 ]
 SERVERS = "servers@homeassistant.local"
 NAS = "nas@homeassistant.local"
 FLOOD = "flood@homeassistant.local"
+PING = "ping@homeassistant.local"
 PANEL = "email-incidents-panel"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -422,3 +426,90 @@ def test_a_user_without_admin_rights_handles_incidents(
     expect(anna.locator(f"{PANEL} .header .facts")).to_contain_text("by Anna")
     assert incident_with_summary(page, "Temperature of disk 4 is 61 °C")["accepted_by"] == "Anna"
     context.close()
+
+
+def test_forty_incidents_accepted_from_the_selection(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    """A switch fails and 40 hosts are unreachable: the filters find the 40 incidents, "select
+    all matching" selects them, and one Accept with a note accepts them all as the user, the
+    note in each timeline. Then a shift-click range of five is resolved, one of which someone
+    resolved meanwhile: the panel says which one failed and why."""
+    hosts = [f"Host node{number:02d} unreachable" for number in range(1, 41)]
+    for subject in hosts:
+        send_email(home_assistant, PING, subject, "PING CRITICAL - 100% packet loss")
+    open_panel(page, home_assistant)
+    panel = page.locator(PANEL)
+    panel.locator("select.status").select_option(value="open")
+    panel.locator("input.search").fill("unreachable")
+    rows = panel.locator(".row")
+    expect(rows).to_have_count(40)
+    expect(rows.locator(".chip.status").filter(has_text="Pending")).to_have_count(40)
+
+    panel.locator("button.select-matching").click()
+    selection = panel.locator(".selection")
+    expect(selection.locator(".count")).to_have_text("40 selected")
+    expect(panel.locator(".row input.select:checked")).to_have_count(40)
+    expect(panel.locator("input.select-page")).to_be_checked()
+    note = "Switch sw-rack3 failed; replacing it, hosts are back in 20 minutes."
+    panel.locator("input.bulk-note").fill(note)
+    shot(page, "panel_selection")
+
+    panel.locator("button.bulk-accept").click()
+    expect(panel.locator(".bulk-result")).to_have_text("40 accepted")
+    expect(rows.locator(".chip.status").filter(has_text="Accepted")).to_have_count(40)
+    expect(panel.locator(".row input.select:checked")).to_have_count(0)
+    expect(selection.locator(".count")).to_have_count(0)
+    shot(page, "panel_selection_accepted")
+    accepted = call_ws(
+        page, {"type": "email_incidents/incidents/list", "search": "unreachable", "limit": 100}
+    )["incidents"]
+    assert sorted(incident["summary"] for incident in accepted) == hosts
+    assert {(i["status"], i["accepted_by"]) for i in accepted} == {("accepted", "Admin")}
+    detail = call_ws(
+        page, {"type": "email_incidents/incidents/get", "incident_id": accepted[0]["id"]}
+    )["incident"]
+    assert [(e["kind"], e["text"], e["actor"]) for e in detail["log"][-2:]] == [
+        ("accepted", "", "Admin"),
+        ("note", note, "Admin"),
+    ]
+
+    # The timeline shows the note under the user's name.
+    row(page, "Host node40 unreachable").click()
+    timeline_note = panel.locator(".timeline li[data-kind='note']")
+    expect(timeline_note).to_contain_text(note)
+    expect(timeline_note).to_contain_text("Admin")
+    panel.locator(".toolbar button.back").click()
+
+    # A range: node40 clicked, node36 shift-clicked selects node40 to node36 (newest first).
+    expect(panel.locator("input.search")).to_have_value("unreachable")  # the filters stay
+    expect(rows).to_have_count(40)
+    row(page, "Host node40 unreachable").locator("input.select").click()
+    row(page, "Host node36 unreachable").locator("input.select").click(modifiers=["Shift"])
+    expect(selection.locator(".count")).to_have_text("5 selected")
+    selected = panel.locator(".row.selected")
+    expect(selected).to_have_count(5)
+    expect(selected.first).to_contain_text("node40")
+    expect(selected.last).to_contain_text("node36")
+    # Someone else resolves node38 meanwhile; it leaves the open incidents shown.
+    node38 = incident_with_summary(page, "Host node38 unreachable")["id"]
+    call_ws(
+        page,
+        {
+            "type": "call_service",
+            "domain": "email_incidents",
+            "service": "resolve_incident",
+            "service_data": {"incident_id": node38},
+        },
+    )
+    expect(rows).to_have_count(39)
+    expect(selection.locator(".count")).to_have_text("5 selected")
+    panel.locator("button.bulk-resolve").click()
+    expect(panel.locator(".bulk-result")).to_have_text(
+        f"4 resolved, 1 failed: {node38} already resolved"
+    )
+    expect(rows).to_have_count(35)
+    shot(page, "panel_selection_failed")
+    for number in (40, 39, 37, 36):
+        resolved = incident_with_summary(page, f"Host node{number} unreachable")
+        assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "Admin")

@@ -1,18 +1,24 @@
 // The logic of the Incidents panel and the card, without a browser: `node --test tests/frontend/`.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import {
   applyChange,
   applyChangeToDetail,
   availableActions,
+  bulkRequest,
+  bulkResultText,
   cardRequests,
   checkCardConfig,
+  clickSelection,
   deviceSubentries,
+  FAILED_IDS_NAMED,
   formatAge,
   formatMinutes,
   formatSize,
   formatTime,
+  idsRequest,
   incidentIdFromPath,
   incidentPath,
   listRequest,
@@ -20,6 +26,8 @@ import {
   matchesFilters,
   mergePages,
   NO_FILTERS,
+  pageSelection,
+  selectPage,
   snoozeDuration,
   sourceOptions,
   translate,
@@ -87,6 +95,16 @@ describe("list requests", () => {
         search: "disk",
       },
     );
+  });
+
+  it("asks for the ids of every incident the same filters match", () => {
+    assert.deepEqual(idsRequest(NO_FILTERS), { type: "email_incidents/incidents/ids" });
+    assert.deepEqual(idsRequest({ source_id: "source_nas", status: "pending", search: " 7 " }), {
+      type: "email_incidents/incidents/ids",
+      source_id: "source_nas",
+      status: "pending",
+      search: "7",
+    });
   });
 
   it("filters by source and status; open means not resolved", () => {
@@ -337,5 +355,176 @@ describe("the card", () => {
       ["INC-4", "INC-3"],
     );
     assert.equal(merged.total, 6);
+  });
+});
+
+/** The panel's texts of a translation file, as the frontend loads them (`selector`). */
+function panelTexts(language) {
+  const file = new URL(
+    `../../custom_components/email_incidents/translations/${language}.json`,
+    import.meta.url,
+  );
+  const { selector } = JSON.parse(readFileSync(file, "utf-8"));
+  const texts = {};
+  for (const [group, { options }] of Object.entries(selector)) {
+    for (const [option, text] of Object.entries(options)) {
+      texts[`component.email_incidents.selector.${group}.options.${option}`] = text;
+    }
+  }
+  return texts;
+}
+
+describe("selecting incidents", () => {
+  const page = ["INC-9", "INC-8", "INC-7", "INC-6", "INC-5"];
+
+  it("selects and unselects one with a click; it becomes the anchor", () => {
+    const first = clickSelection(new Set(), page, "INC-8", true, null, false);
+    assert.deepEqual([...first.selected], ["INC-8"]);
+    assert.equal(first.anchor, "INC-8");
+    const second = clickSelection(first.selected, page, "INC-6", true, first.anchor, false);
+    assert.deepEqual([...second.selected].sort(), ["INC-6", "INC-8"]);
+    const third = clickSelection(second.selected, page, "INC-8", false, second.anchor, false);
+    assert.deepEqual([...third.selected], ["INC-6"]);
+    assert.equal(third.anchor, "INC-8");
+  });
+
+  it("selects a range with shift, either way from the anchor", () => {
+    const down = clickSelection(new Set(["INC-9"]), page, "INC-6", true, "INC-8", true);
+    assert.deepEqual([...down.selected].sort(), ["INC-6", "INC-7", "INC-8", "INC-9"]);
+    const up = clickSelection(new Set(), page, "INC-8", true, "INC-5", true);
+    assert.deepEqual([...up.selected].sort(), ["INC-5", "INC-6", "INC-7", "INC-8"]);
+  });
+
+  it("unselects a range with shift when the box clicked was unchecked", () => {
+    const all = new Set(page);
+    const result = clickSelection(all, page, "INC-7", false, "INC-9", true);
+    assert.deepEqual([...result.selected].sort(), ["INC-5", "INC-6"]);
+  });
+
+  it("selects only the one clicked when the anchor is not on the page", () => {
+    const result = clickSelection(new Set(["INC-42"]), page, "INC-7", true, "INC-42", true);
+    assert.deepEqual([...result.selected].sort(), ["INC-42", "INC-7"]);
+    const none = clickSelection(new Set(), page, "INC-7", true, null, true);
+    assert.deepEqual([...none.selected], ["INC-7"]);
+  });
+
+  it("leaves the selection given as it was", () => {
+    const selected = new Set(["INC-9"]);
+    clickSelection(selected, page, "INC-5", true, "INC-9", true);
+    selectPage(selected, page, false);
+    assert.deepEqual([...selected], ["INC-9"]);
+  });
+
+  it("tells how much of the page is selected and selects or unselects the page", () => {
+    assert.equal(pageSelection(new Set(), page), "none");
+    assert.equal(pageSelection(new Set(["INC-42"]), page), "none");
+    assert.equal(pageSelection(new Set(["INC-7"]), page), "some");
+    const whole = selectPage(new Set(["INC-42"]), page, true);
+    assert.equal(pageSelection(whole, page), "all");
+    assert.equal(whole.size, 6);
+    // Incidents of other pages stay selected when the page is unselected.
+    assert.deepEqual([...selectPage(whole, page, false)], ["INC-42"]);
+    assert.equal(pageSelection(new Set(), []), "none");
+  });
+});
+
+describe("acting on a selection", () => {
+  const english = panelTexts("en");
+  const german = panelTexts("de");
+  const ids = Array.from({ length: 40 }, (_, index) => `INC-${index + 1}`);
+
+  it("accepts or resolves the incidents in one action call that returns its response", () => {
+    assert.deepEqual(bulkRequest("accept", ids, "  Power is back  "), {
+      type: "call_service",
+      domain: "email_incidents",
+      service: "accept_incident",
+      service_data: { incident_id: ids, note: "Power is back" },
+      return_response: true,
+    });
+    assert.deepEqual(bulkRequest("resolve", ["INC-1"], " ").service_data, {
+      incident_id: ["INC-1"],
+    });
+    assert.equal(bulkRequest("resolve", ["INC-1"], "").service, "resolve_incident");
+  });
+
+  it("says how many were changed", () => {
+    const response = {
+      results: ids.map((incident_id) => ({ incident_id, success: true })),
+      succeeded: 40,
+      failed: 0,
+    };
+    assert.deepEqual(bulkResultText(english, "accept", response), {
+      text: "40 accepted",
+      failed: false,
+    });
+    assert.equal(bulkResultText(german, "resolve", response).text, "40 behoben");
+  });
+
+  it("names the incidents that failed, grouped by why, in the user's language", () => {
+    const response = {
+      results: [
+        { incident_id: "INC-1", success: true },
+        {
+          incident_id: "INC-3",
+          success: false,
+          error: "already_resolved",
+          message: "Incident INC-3 is already resolved",
+        },
+        { incident_id: "INC-4", success: true },
+        {
+          incident_id: "INC-9",
+          success: false,
+          error: "unknown_incident",
+          message: "There is no incident INC-9",
+        },
+        { incident_id: "INC-5", success: false, error: "already_resolved", message: "" },
+      ],
+      succeeded: 2,
+      failed: 3,
+    };
+    assert.deepEqual(bulkResultText(english, "accept", response), {
+      text:
+        "2 accepted, 3 failed: INC-3, INC-5 already resolved; " + "INC-9 does not exist (any more)",
+      failed: true,
+    });
+    assert.equal(
+      bulkResultText(german, "accept", response).text,
+      "2 angenommen, 3 fehlgeschlagen: INC-3, INC-5 bereits behoben; " +
+        "INC-9 gibt es nicht (mehr)",
+    );
+  });
+
+  it("shows the back end's words for a reason it has no text for, as untrusted text", () => {
+    const response = {
+      results: [
+        {
+          incident_id: "INC-2",
+          success: false,
+          error: "something_new",
+          message: "Something \u202enew",
+        },
+        { incident_id: "INC-3", success: false, error: "other" },
+      ],
+      succeeded: 0,
+      failed: 2,
+    };
+    assert.equal(
+      bulkResultText(english, "resolve", response).text,
+      "0 resolved, 2 failed: INC-2 Something ⟦U+202E⟧new; INC-3 other",
+    );
+  });
+
+  it("counts the failed incidents of one reason beyond the first ones", () => {
+    const results = ids.map((incident_id) => ({
+      incident_id,
+      success: false,
+      error: "already_accepted",
+    }));
+    const text = bulkResultText(english, "accept", { results, succeeded: 0, failed: 40 }).text;
+    const named = ids.slice(0, FAILED_IDS_NAMED).join(", ");
+    assert.equal(
+      text,
+      `0 accepted, 40 failed: ${named} and ${40 - FAILED_IDS_NAMED} more already accepted`,
+    );
   });
 });

@@ -92,13 +92,29 @@ export function incidentPath(incidentId) {
  * @param {number} [limit]
  */
 export function listRequest(filters, offset, limit = PAGE_SIZE) {
-  /** @type {Record<string, string | number>} */
-  const message = { type: `${DOMAIN}/incidents/list`, limit, offset };
-  if (filters.source_id) message.source_id = filters.source_id;
-  if (filters.status) message.status = filters.status;
+  return { type: `${DOMAIN}/incidents/list`, ...filterFields(filters), limit, offset };
+}
+
+/**
+ * The websocket message that lists the ids of every incident the filters match (all pages).
+ * @param {Filters} filters
+ */
+export function idsRequest(filters) {
+  return { type: `${DOMAIN}/incidents/ids`, ...filterFields(filters) };
+}
+
+/**
+ * The filters as fields of a websocket message; empty ones are left out.
+ * @param {Filters} filters
+ */
+function filterFields(filters) {
+  /** @type {Record<string, string>} */
+  const fields = {};
+  if (filters.source_id) fields.source_id = filters.source_id;
+  if (filters.status) fields.status = filters.status;
   const search = filters.search.trim();
-  if (search) message.search = search;
-  return message;
+  if (search) fields.search = search;
+  return fields;
 }
 
 /**
@@ -210,6 +226,140 @@ export function availableActions(incident) {
     snooze: pending,
     escalate: pending,
   };
+}
+
+// --- selecting incidents and acting on the selection ------------------------------------------
+
+/**
+ * The selection after a click on an incident's checkbox, which is now `checked`. With `range`
+ * (shift held) every incident of the page from the one clicked before (the anchor) to this one
+ * becomes `checked` too, as in a file manager; without an anchor on the page only this one.
+ * The incident clicked is the next anchor.
+ * @param {ReadonlySet<string>} selected
+ * @param {string[]} pageIds the ids of the page shown, in its order
+ * @param {string} id
+ * @param {boolean} checked
+ * @param {string | null} anchor
+ * @param {boolean} range
+ * @returns {{selected: Set<string>, anchor: string}}
+ */
+export function clickSelection(selected, pageIds, id, checked, anchor, range) {
+  const updated = new Set(selected);
+  const from = range && anchor !== null ? pageIds.indexOf(anchor) : -1;
+  const to = pageIds.indexOf(id);
+  const ids =
+    from >= 0 && to >= 0 ? pageIds.slice(Math.min(from, to), Math.max(from, to) + 1) : [id];
+  for (const each of ids) {
+    if (checked) updated.add(each);
+    else updated.delete(each);
+  }
+  return { selected: updated, anchor: id };
+}
+
+/**
+ * How much of the page is selected, for its "select all on this page" checkbox.
+ * @param {ReadonlySet<string>} selected
+ * @param {string[]} pageIds
+ * @returns {"none" | "some" | "all"}
+ */
+export function pageSelection(selected, pageIds) {
+  const count = pageIds.filter((id) => selected.has(id)).length;
+  if (!count) return "none";
+  return count === pageIds.length ? "all" : "some";
+}
+
+/**
+ * The selection with every incident of the page added (`checked`) or taken out.
+ * @param {ReadonlySet<string>} selected
+ * @param {string[]} pageIds
+ * @param {boolean} checked
+ */
+export function selectPage(selected, pageIds, checked) {
+  const updated = new Set(selected);
+  for (const id of pageIds) {
+    if (checked) updated.add(id);
+    else updated.delete(id);
+  }
+  return updated;
+}
+
+/** @typedef {"accept" | "resolve"} BulkAction */
+
+/**
+ * @typedef {object} BulkResult what the action did to one incident
+ * @property {string} incident_id
+ * @property {boolean} success
+ * @property {string} [error] why not: the translation key of the action's error
+ * @property {string} [message] the same in words (English)
+ */
+
+/** @typedef {{results: BulkResult[], succeeded: number, failed: number}} BulkResponse */
+
+/**
+ * The websocket message that accepts or resolves the incidents in one call of the action,
+ * the note (if any) recorded in each one's timeline; the response tells what each did.
+ * @param {BulkAction} action
+ * @param {string[]} ids
+ * @param {string} note
+ */
+export function bulkRequest(action, ids, note) {
+  /** @type {Record<string, unknown>} */
+  const data = { incident_id: ids };
+  if (note.trim()) data.note = note.trim();
+  return {
+    type: "call_service",
+    domain: DOMAIN,
+    service: `${action}_incident`,
+    service_data: data,
+    return_response: true,
+  };
+}
+
+/** How many ids of failed incidents are named for one reason; the rest are counted. */
+export const FAILED_IDS_NAMED = 10;
+
+/**
+ * What a call of bulkRequest did, in words: "40 accepted", or "38 accepted, 2 failed:
+ * INC-3 already resolved; INC-9 does not exist (any more)". Failures are grouped by reason.
+ * @param {Record<string, string>} texts
+ * @param {BulkAction} action
+ * @param {BulkResponse} response
+ * @returns {{text: string, failed: boolean}}
+ */
+export function bulkResultText(texts, action, response) {
+  const done = translate(
+    texts,
+    action === "accept" ? "panel.bulk_accepted" : "panel.bulk_resolved",
+    {
+      count: response.succeeded,
+    },
+  );
+  /** @type {Map<string, string[]>} */
+  const byReason = new Map();
+  for (const result of response.results) {
+    if (result.success) continue;
+    const key = `panel.reason_${result.error}`;
+    const translated = translate(texts, key);
+    const reason =
+      translated === key ? visibleText(result.message || result.error || "") : translated;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), visibleText(result.incident_id)]);
+  }
+  if (!byReason.size) return { text: done, failed: false };
+  const reasons = [...byReason]
+    .map(([reason, ids]) => {
+      const named = ids.slice(0, FAILED_IDS_NAMED).join(", ");
+      const listed =
+        ids.length > FAILED_IDS_NAMED
+          ? translate(texts, "panel.and_more", {
+              ids: named,
+              count: ids.length - FAILED_IDS_NAMED,
+            })
+          : named;
+      return `${listed} ${reason}`;
+    })
+    .join("; ");
+  const failed = translate(texts, "panel.bulk_failed", { count: response.failed, reasons });
+  return { text: `${done}, ${failed}`, failed: true };
 }
 
 /**

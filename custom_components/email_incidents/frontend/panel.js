@@ -1,7 +1,9 @@
 // @ts-check
 /**
- * The Incidents panel: every incident across alert sources, filtered, paged and live; one
- * incident with its header, actions, timeline and e-mails at /email-incidents/INC-42.
+ * The Incidents panel: every incident across alert sources, filtered, paged and live; a
+ * selection of them (one, a range with shift, all on the page, all the filters match)
+ * accepted or resolved together with a note; one incident with its header, actions, timeline
+ * and e-mails at /email-incidents/INC-42.
  */
 
 import {
@@ -18,18 +20,24 @@ import {
   applyChange,
   applyChangeToDetail,
   availableActions,
+  bulkRequest,
+  bulkResultText,
+  clickSelection,
   DOMAIN,
   formatAge,
   formatMinutes,
   formatSize,
   formatTime,
+  idsRequest,
   incidentIdFromPath,
   incidentPath,
   listRequest,
   logKindLabel,
   NO_FILTERS,
   PAGE_SIZE,
+  pageSelection,
   PANEL_PATH,
+  selectPage,
   SNOOZE_MINUTES,
   snoozeDuration,
   sourceOptions,
@@ -43,6 +51,7 @@ import {
 /** @typedef {import("./logic.js").IncidentDetail} IncidentDetail */
 /** @typedef {import("./logic.js").IncidentEmail} IncidentEmail */
 /** @typedef {import("./logic.js").Filters} Filters */
+/** @typedef {import("./logic.js").BulkAction} BulkAction */
 
 const RELOAD_DELAY_MS = 250;
 const SEARCH_DELAY_MS = 300;
@@ -95,20 +104,43 @@ const CSS = `
   .filters select:focus, .filters input:focus, textarea:focus {
     outline: none; border-bottom: 2px solid var(--primary-color); }
   .rows { list-style: none; margin: 0; padding: 0; }
-  .row { display: grid; grid-template-columns: 96px 1fr auto; gap: 4px 16px; align-items: center;
-    padding: 12px 16px; border-top: 1px solid var(--divider-color); cursor: pointer;
-    color: inherit; text-decoration: none; }
+  .row { display: grid; grid-template-columns: 28px 96px 1fr auto; gap: 4px 16px;
+    align-items: center; padding: 12px 16px 12px 8px; border-top: 1px solid var(--divider-color);
+    cursor: pointer; color: inherit; text-decoration: none; }
   .row:hover, .row:focus { background: var(--secondary-background-color); outline: none; }
+  .row.selected { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.1); }
+  .row .pick { grid-row: 1 / span 2; grid-column: 1; align-self: stretch; display: flex;
+    align-items: center; justify-content: center; user-select: none; cursor: default; }
   .row .id { font-weight: 500; }
-  .row .summary { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-  .row .meta { font-size: 13px; color: var(--secondary-text-color); grid-column: 2; }
+  .row .summary { overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+    grid-row: 1; grid-column: 3; }
+  .row .meta { font-size: 13px; color: var(--secondary-text-color); grid-row: 2; grid-column: 3; }
   .row .side { text-align: right; font-size: 13px; color: var(--secondary-text-color);
-    grid-row: 1 / span 2; grid-column: 3; }
-  .row .status { grid-row: 1 / span 2; justify-self: start; }
-  :host([narrow]) .row { grid-template-columns: 1fr auto; }
-  :host([narrow]) .row .status { grid-row: auto; grid-column: 1; justify-self: start; }
-  :host([narrow]) .row .side { grid-row: 1; grid-column: 2; }
-  :host([narrow]) .row .meta { grid-column: 1 / span 2; }
+    grid-row: 1 / span 2; grid-column: 4; }
+  .row .status { grid-row: 1 / span 2; grid-column: 2; justify-self: start; }
+  :host([narrow]) .row { grid-template-columns: 28px 1fr auto; }
+  :host([narrow]) .row .pick { grid-row: 1 / span 3; }
+  :host([narrow]) .row .status { grid-row: 1; grid-column: 2; justify-self: start; }
+  :host([narrow]) .row .side { grid-row: 1; grid-column: 3; }
+  :host([narrow]) .row .summary { grid-row: 2; grid-column: 2 / span 2; }
+  :host([narrow]) .row .meta { grid-row: 3; grid-column: 2 / span 2; }
+  input[type="checkbox"] { width: 18px; height: 18px; margin: 0; cursor: pointer;
+    accent-color: var(--primary-color); }
+  .selection { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 12px;
+    padding: 8px 16px 8px 13px; border-top: 1px solid var(--divider-color); font-size: 14px;
+    min-height: 36px; }
+  .selection .count { font-weight: 500; }
+  .selection button.link { font: inherit; color: var(--primary-color); background: none;
+    border: none; padding: 4px; cursor: pointer; }
+  .selection button.link:disabled { opacity: 0.5; cursor: default; }
+  .bulk { display: flex; flex-wrap: wrap; gap: 8px; padding: 0 16px 12px; align-items: center; }
+  .bulk input.bulk-note { flex: 1; min-width: 220px; font: inherit; font-size: 14px;
+    color: var(--primary-text-color);
+    background: var(--input-fill-color, var(--secondary-background-color, #f5f5f5));
+    border: none; border-bottom: 1px solid var(--input-idle-line-color, var(--divider-color));
+    border-radius: 4px 4px 0 0; padding: 8px 12px; min-height: 36px; box-sizing: border-box; }
+  .bulk input.bulk-note:focus { outline: none; border-bottom: 2px solid var(--primary-color); }
+  .message.done { background: rgba(67, 160, 71, 0.14); color: var(--primary-text-color); }
   .pager { display: flex; align-items: center; justify-content: flex-end; gap: 8px;
     padding: 8px 16px; border-top: 1px solid var(--divider-color); font-size: 14px; }
   .empty { padding: 32px 16px; text-align: center; color: var(--secondary-text-color); }
@@ -184,6 +216,13 @@ class EmailIncidentsPanel extends HTMLElement {
     this._noteOpen = false;
     this._snoozeOpen = false;
     this._busy = false;
+    /** @type {Set<string>} ids of the incidents selected in the list, on any page */
+    this._selected = new Set();
+    /** @type {string | null} the incident clicked last: where a shift-click range starts */
+    this._anchor = null;
+    this._bulkNote = "";
+    /** @type {{text: string, failed: boolean} | null} what the last bulk action did */
+    this._bulkResult = null;
     /** @type {(() => unknown) | null} */
     this._unsubscribe = null;
     this._started = false;
@@ -325,6 +364,7 @@ class EmailIncidentsPanel extends HTMLElement {
 
   /** @param {import("./logic.js").IncidentChange} change */
   _changed(change) {
+    if (change.removed) this._selected.delete(change.removed);
     const list = applyChange(this._incidents, change, this._filters);
     this._incidents = list.incidents;
     if (list.reload) this._scheduleListReload();
@@ -436,6 +476,7 @@ class EmailIncidentsPanel extends HTMLElement {
   // --- the list ---------------------------------------------------------------------------
 
   _renderList() {
+    // The list is built anew on each change: the text field being typed in keeps the focus.
     const focused = this.shadowRoot?.activeElement;
     const search = h("input", {
       type: "search",
@@ -449,7 +490,10 @@ class EmailIncidentsPanel extends HTMLElement {
           search: /** @type {HTMLInputElement} */ (event.target).value,
         };
         clearTimeout(this._searchTimer);
-        this._searchTimer = setTimeout(() => this._filtersChanged(), SEARCH_DELAY_MS);
+        this._searchTimer = setTimeout(() => {
+          this._searchTimer = undefined;
+          this._filtersChanged();
+        }, SEARCH_DELAY_MS);
       },
     });
     const card = h(
@@ -483,6 +527,7 @@ class EmailIncidentsPanel extends HTMLElement {
         ),
         search,
       ),
+      this._renderSelection(),
       this._listLoaded && !this._incidents.length
         ? h("div", { class: "empty" }, this._t("panel.no_incidents"))
         : h(
@@ -492,13 +537,180 @@ class EmailIncidentsPanel extends HTMLElement {
           ),
       this._renderPager(),
     );
-    if (focused instanceof HTMLInputElement && focused.classList.contains("search")) {
+    for (const name of ["search", "bulk-note"]) {
+      const input = card.querySelector(`input.${name}`);
+      if (!(focused instanceof HTMLInputElement && focused.classList.contains(name))) continue;
+      if (!(input instanceof HTMLInputElement)) continue;
+      const { selectionStart, selectionEnd } = focused;
       queueMicrotask(() => {
-        search.focus();
-        search.setSelectionRange(search.value.length, search.value.length);
+        input.focus();
+        input.setSelectionRange(
+          selectionStart ?? input.value.length,
+          selectionEnd ?? input.value.length,
+        );
       });
     }
     return card;
+  }
+
+  /** The ids of the incidents on the page shown, in its order. */
+  _pageIds() {
+    return this._incidents.map((incident) => incident.id);
+  }
+
+  /** @param {Set<string>} selected */
+  _setSelection(selected) {
+    this._selected = selected;
+    this._bulkResult = null;
+    this._render();
+  }
+
+  /**
+   * The bar above the rows: select the page or all the filters match, how many are selected,
+   * and for a selection Accept and Resolve with an optional note; then what they did.
+   */
+  _renderSelection() {
+    const pageIds = this._pageIds();
+    const count = this._selected.size;
+    const page = pageSelection(this._selected, pageIds);
+    const result = this._bulkResult
+      ? h(
+          "div",
+          { class: `message bulk-result ${this._bulkResult.failed ? "error-text" : "done"}` },
+          this._bulkResult.text,
+        )
+      : null;
+    if (!pageIds.length && !count) return result;
+    const selectPageBox = h("input", {
+      type: "checkbox",
+      class: "select-page",
+      checked: page === "all",
+      indeterminate: page === "some",
+      disabled: !pageIds.length,
+      "aria-label": this._t("panel.select_page"),
+      title: this._t("panel.select_page"),
+      onchange: () => this._setSelection(selectPage(this._selected, pageIds, page !== "all")),
+    });
+    const bar = h(
+      "div",
+      { class: "selection" },
+      selectPageBox,
+      count ? h("span", { class: "count" }, this._t("panel.selected", { count })) : null,
+      count < this._total
+        ? h(
+            "button",
+            {
+              class: "link select-matching",
+              disabled: this._busy,
+              onclick: () => this._selectMatching(),
+            },
+            this._t("panel.select_matching", { total: this._total }),
+          )
+        : null,
+      count
+        ? h(
+            "button",
+            {
+              class: "link clear-selection",
+              disabled: this._busy,
+              onclick: () => {
+                this._anchor = null;
+                this._setSelection(new Set());
+              },
+            },
+            this._t("panel.clear_selection"),
+          )
+        : null,
+    );
+    if (!count) return [bar, result];
+    const note = h("input", {
+      type: "text",
+      class: "bulk-note",
+      maxLength: 2000,
+      value: this._bulkNote,
+      placeholder: this._t("panel.bulk_note"),
+      "aria-label": this._t("panel.bulk_note"),
+      oninput: (/** @type {Event} */ event) => {
+        this._bulkNote = /** @type {HTMLInputElement} */ (event.target).value;
+      },
+    });
+    /**
+     * @param {BulkAction} action
+     * @param {string} iconName
+     */
+    const button = (action, iconName) =>
+      h(
+        "button",
+        {
+          class: `action bulk-${action}${action === "accept" ? " primary" : ""}`,
+          disabled: this._busy,
+          onclick: () => this._bulk(action),
+        },
+        icon(iconName),
+        this._t(`panel.${action}`),
+      );
+    return [
+      bar,
+      h(
+        "div",
+        { class: "bulk" },
+        note,
+        button("accept", "mdi:account-check"),
+        button("resolve", "mdi:check-circle-outline"),
+      ),
+      result,
+    ];
+  }
+
+  /** Select every incident the filters match, on every page. */
+  async _selectMatching() {
+    if (this._busy) return;
+    if (this._searchTimer !== undefined) {
+      // A search still being typed is a filter already: the list follows it now, and its
+      // change does not undo the selection afterwards.
+      clearTimeout(this._searchTimer);
+      this._searchTimer = undefined;
+      this._filtersChanged();
+    }
+    this._busy = true;
+    this._render();
+    try {
+      const result = await this.hass.callWS(idsRequest(this._filters));
+      this._selected = new Set([...this._selected, ...result.ids]);
+      this._bulkResult = null;
+      this._error = "";
+    } catch (error) {
+      this._error = errorMessage(error);
+    } finally {
+      this._busy = false;
+      this._render();
+    }
+  }
+
+  /**
+   * Accept or resolve the selection in one action call, as the user, the note in the timeline
+   * of each; then say what it did. The list follows by its live updates.
+   * @param {BulkAction} action
+   */
+  async _bulk(action) {
+    if (this._busy || !this._selected.size) return;
+    this._busy = true;
+    this._bulkResult = null;
+    this._render();
+    try {
+      const result = await this.hass.callWS(
+        bulkRequest(action, [...this._selected], this._bulkNote),
+      );
+      this._bulkResult = bulkResultText(this._texts, action, result.response);
+      this._selected = new Set();
+      this._anchor = null;
+      this._bulkNote = "";
+    } catch (error) {
+      this._bulkResult = { text: visibleText(errorMessage(error)), failed: true };
+    } finally {
+      this._busy = false;
+      this._render();
+    }
   }
 
   /**
@@ -528,6 +740,10 @@ class EmailIncidentsPanel extends HTMLElement {
 
   _filtersChanged() {
     this._offset = 0;
+    // A selection is of what the filters matched: other filters, another selection.
+    this._selected = new Set();
+    this._anchor = null;
+    this._bulkResult = null;
     this._loadList();
   }
 
@@ -535,10 +751,40 @@ class EmailIncidentsPanel extends HTMLElement {
   _renderRow(incident) {
     const language = this.hass.language;
     const open = () => navigate(incidentPath(incident.id));
+    const selected = this._selected.has(incident.id);
+    const box = h("input", {
+      type: "checkbox",
+      class: "select",
+      checked: selected,
+      "aria-label": this._t("panel.select_incident", { id: visibleText(incident.id) }),
+    });
+    // The whole cell around the checkbox picks, and a click in it never opens the incident.
+    const pick = h(
+      "div",
+      {
+        class: "pick",
+        onclick: (/** @type {MouseEvent} */ event) => {
+          event.stopPropagation();
+          const checked = event.target === box ? box.checked : !selected;
+          const click = clickSelection(
+            this._selected,
+            this._pageIds(),
+            incident.id,
+            checked,
+            this._anchor,
+            event.shiftKey,
+          );
+          this._anchor = click.anchor;
+          this._setSelection(click.selected);
+        },
+        onkeydown: (/** @type {KeyboardEvent} */ event) => event.stopPropagation(),
+      },
+      box,
+    );
     return h(
       "li",
       {
-        class: "row",
+        class: selected ? "row selected" : "row",
         tabIndex: 0,
         role: "link",
         dataset: { incident: incident.id },
@@ -547,6 +793,7 @@ class EmailIncidentsPanel extends HTMLElement {
           if (event.key === "Enter") open();
         },
       },
+      pick,
       h("span", { class: `chip status ${incident.status}` }, this._t(`status.${incident.status}`)),
       h(
         "div",
