@@ -120,7 +120,13 @@ async def test_every_event_type(
         "email_from": "nas@example.com",
     }
     [escalated] = captured["escalated"]
-    assert escalated.data == bus | {"level": 1, "targets": ["notify.nobody"], "round": 0}
+    assert escalated.data == bus | {
+        "level": 1,
+        "targets": ["notify.nobody"],
+        "round": 0,
+        "bundled": [],
+        "critical": False,
+    }
 
     await deliver(hass, send_email, sender="other@example.com")
     assert _event_entity(hass) == ("updated", incident | {"email_count": 2})

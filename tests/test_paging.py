@@ -81,8 +81,11 @@ async def test_a_storm_is_three_notifications_and_a_summary(
 ) -> None:
     escalated = async_capture_events(hass, f"{DOMAIN}_incident_escalated")
     await _storm(hass, send_email)
-    # Every incident escalates and fires its event; only three reach the phone one by one.
+    # Every incident escalates and fires its event, which says whom it was held back for; only
+    # three reach the phone one by one.
     assert len(escalated) == STORM
+    assert [event.data["bundled"] for event in escalated] == [[]] * 3 + [[PHONE]] * 37
+    assert {event.data["critical"] for event in escalated} == {False}
     assert [call.data["data"]["tag"] for call in phone] == [
         f"{DOMAIN}_INC-{number}" for number in (1, 2, 3)
     ]
@@ -163,7 +166,9 @@ async def test_a_critical_level_rings_through_do_not_disturb(
 ) -> None:
     await _storm(hass, send_email, 1)
     assert "channel" not in phone[0].data["data"]
+    escalated = async_capture_events(hass, f"{DOMAIN}_incident_escalated")
     await _advance(hass, freezer, 10)
+    assert escalated[0].data["critical"] is True
     data = phone[1].data["data"]
     # The companion app's documented payloads: iOS critical sound, Android alarm stream.
     assert data["push"] == {

@@ -32,7 +32,7 @@ from .core.models import (
     Priority,
 )
 from .core.outcomes import IncidentError, IncidentEvent, IncidentEventType
-from .core.paging import PageDecision, Pager, Summary
+from .core.paging import Summary
 from .store import StoreWriteError
 from .texts import Texts, async_load_texts
 
@@ -197,7 +197,6 @@ class EscalationNotifier:
         # Targets of notifications still being sent (not yet in the log) or whose log entries
         # were dropped by the log cap: they must be told too.
         self._sent: dict[str, set[str]] = {}
-        self._pager = Pager()
         self._summaries_unsub: CALLBACK_TYPE | None = None
 
     @callback
@@ -233,7 +232,7 @@ class EscalationNotifier:
         if event.type is IncidentEventType.ESCALATED and event.targets:
             self._page(event)
         elif event.type in (IncidentEventType.ACCEPTED, IncidentEventType.RESOLVED):
-            self._pager.forget(incident.id)
+            self._schedule_summaries()
             policy = self._policy(incident)
             notice = policy.done_notice if policy is not None else DoneNotice.CLEAR
             # Accepting cleared the notifications already; a notice is replaced once more.
@@ -258,25 +257,16 @@ class EscalationNotifier:
                 )
 
     def _page(self, event: IncidentEvent) -> None:
-        """Each target's notification goes out now or waits for its summary (bundling)."""
+        """Send the level's notifications the pager let through; the others wait for their
+        target's summary."""
         incident = event.incident
-        policy = self._policy(incident)
-        level = policy.levels[event.level - 1] if policy and event.level else None
         source_name = self._source_name(incident.source_id)
-        bundling = policy.bundling if policy is not None else None
-        decisions = {
-            target: self._pager.page(target, incident.id, source_name, bundling, event.at)
-            for target in event.targets
-        }
-        now = tuple(t for t, decision in decisions.items() if decision is PageDecision.SENT)
-        held = tuple(t for t, decision in decisions.items() if decision is PageDecision.BUNDLED)
+        now = tuple(target for target in event.targets if target not in event.bundled)
         # The incident as it is now: the texts are loaded before the notification is built.
         snapshot = replace(event, incident=replace(incident, log=[]))
         self._sent.setdefault(incident.id, set()).update(now)
         self._create_task(
-            self._async_notify_escalation(
-                snapshot, source_name, now, held, critical=level is not None and level.critical
-            ),
+            self._async_notify_escalation(snapshot, source_name, now, event.bundled),
             f"notify escalation of {incident.id}",
         )
         self._schedule_summaries()
@@ -286,14 +276,14 @@ class EscalationNotifier:
         if self._summaries_unsub is not None:
             self._summaries_unsub()
             self._summaries_unsub = None
-        if (due := self._pager.next_due()) is not None:
+        if (due := self._engine.pager.next_due()) is not None:
             self._summaries_unsub = async_track_point_in_utc_time(
                 self._hass, self._async_send_summaries, due
             )
 
     async def _async_send_summaries(self, now: datetime) -> None:
         self._summaries_unsub = None
-        summaries = self._pager.due(now)
+        summaries = self._engine.pager.due(now)
         self._schedule_summaries()
         if not summaries:
             return
@@ -325,13 +315,13 @@ class EscalationNotifier:
         source_name: str,
         targets: tuple[str, ...],
         held: tuple[str, ...],
-        *,
-        critical: bool,
     ) -> None:
         data = escalation_notification(event, source_name, await async_load_texts(self._hass))
-        if critical:
+        if event.critical:
             data["data"] |= CRITICAL_PUSH
-        await self._async_notify(event.incident.id, event.level, targets, held, data, critical)
+        await self._async_notify(
+            event.incident.id, event.level, targets, held, data, event.critical
+        )
 
     async def _async_notify(
         self,

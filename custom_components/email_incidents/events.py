@@ -88,6 +88,9 @@ def incident_event_data(sources: SourceDirectory, event: IncidentEvent) -> dict[
         data["level"] = event.level
         data["targets"] = cut_list(event.targets)
         data["round"] = event.round
+        # Sent now, or held for the target's summary (bundling); critical rings through DND.
+        data["bundled"] = cut_list(event.bundled)
+        data["critical"] = event.critical
     return data
 
 

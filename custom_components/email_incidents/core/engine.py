@@ -27,6 +27,7 @@ from .outcomes import (
     SourceOutcome,
     incident_event,
 )
+from .paging import Pager
 from .routing import Router, forget_old_message_ids, is_duplicate
 from .state import EngineState
 from .text import clean_line
@@ -212,6 +213,11 @@ class IncidentEngine:
         self._lifecycle.record_notification(
             incident_id, target=target, ok=ok, message=message, now=now
         )
+
+    @property
+    def pager(self) -> Pager:
+        """Which targets' notifications wait for a summary, and when summaries are due."""
+        return self._lifecycle.pager
 
     def record_bundled(
         self, incident_id: str, *, target: str, level: int | None, now: datetime

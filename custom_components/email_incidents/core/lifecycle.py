@@ -31,6 +31,7 @@ from .models import (
     Priority,
 )
 from .outcomes import IncidentError, IncidentEvent, IncidentEventType, Outcome, incident_event
+from .paging import PageDecision, Pager
 from .state import INCIDENT_ID_PREFIX
 from .text import TRUNCATION_MARK, clean_line, clean_text, human_interval
 
@@ -51,6 +52,8 @@ class Lifecycle:
         self._book = book
         # Where the incidents' e-mails go (a file); without it they are kept in memory.
         self._store_email = store_email
+        # Which of a level's notifications go out now and which wait for a summary.
+        self.pager = Pager()
 
     # --- e-mail --------------------------------------------------------------------------------
 
@@ -182,6 +185,7 @@ class Lifecycle:
         incident.accepted = now
         incident.accepted_by = actor
         incident.escalation = None
+        self.pager.forget(incident.id)
         self._log(incident, LogKind.ACCEPTED, now, "", actor)
         return incident_event(IncidentEventType.ACCEPTED, incident, now, actor=actor, email=email)
 
@@ -214,6 +218,7 @@ class Lifecycle:
         incident.resolved = now
         incident.resolved_by = actor
         incident.escalation = None
+        self.pager.forget(incident.id)
         self._log(incident, LogKind.RESOLVED, now, "", actor)
         event = incident_event(IncidentEventType.RESOLVED, incident, now, actor=actor, email=email)
         if incident.emails:
@@ -343,6 +348,14 @@ class Lifecycle:
         if step is None:
             return None
         incident.escalation_level = step.level
+        source = self._book.sources.get(incident.source_id)
+        source_name = source.name if source is not None else incident.source_id
+        bundled = tuple(
+            target
+            for target in step.targets
+            if self.pager.page(target, incident.id, source_name, policy.bundling, now)
+            is PageDecision.BUNDLED
+        )
         self._log(
             incident,
             LogKind.ESCALATED,
@@ -361,6 +374,8 @@ class Lifecycle:
             targets=step.targets,
             round=step.round,
             details=incident.details,
+            bundled=bundled,
+            critical=policy.levels[step.level - 1].critical,
         )
 
     # --- maintenance and support hours ---------------------------------------------------------

@@ -57,6 +57,10 @@ class IncidentEvent:
     round: int = 0
     # The incident's details as they were (a resolved incident's are dropped).
     details: str = ""
+    # Of an escalation level: the targets whose notification waits for their summary
+    # (bundling), and whether the level's notifications are critical.
+    bundled: tuple[str, ...] = ()
+    critical: bool = False
 
 
 def incident_event(
