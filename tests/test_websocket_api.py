@@ -169,6 +169,60 @@ async def test_the_panel_selects_all_matching_and_accepts_them_in_one_call(
     )
 
 
+@pytest.mark.parametrize("subentries", [TWO_SOURCES])
+async def test_the_incidents_of_a_notification_summary(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """A summary's link names its incidents (/email-incidents?ids=INC-4,INC-5,...): the panel
+    lists only those, with any other filter, selects all of them and accepts them at once.
+    Ids that are gone are simply not listed; more than 500, or anything but an incident id,
+    is refused."""
+    for number in range(1, 8):
+        data = {"source": "source_nas", "summary": f"Host {number} unreachable"}
+        await hass.services.async_call(DOMAIN, "create_incident", data, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "accept_incident", {"incident_id": "INC-5"}, blocking=True
+    )
+    client = await hass_ws_client(hass)
+    storm = ["INC-2", "INC-3", "INC-5", "INC-6", "INC-404"]
+
+    listed = await _ws(client, "list", ids=storm)
+    assert (_ids(listed), listed["total"]) == (["INC-6", "INC-5", "INC-3", "INC-2"], 4)
+    page = await _ws(client, "list", ids=storm, limit=2, offset=2)
+    assert (_ids(page), page["total"]) == (["INC-3", "INC-2"], 4)
+    assert _ids(await _ws(client, "list", ids=storm, status="pending")) == [
+        "INC-6",
+        "INC-3",
+        "INC-2",
+    ]
+    assert _ids(await _ws(client, "list", ids=storm, search="host 3")) == ["INC-3"]
+    assert (await _ws(client, "ids", ids=storm))["ids"] == ["INC-6", "INC-5", "INC-3", "INC-2"]
+    assert (await _ws(client, "ids", ids=storm, status="pending"))["ids"] == [
+        "INC-6",
+        "INC-3",
+        "INC-2",
+    ]
+    assert (await _ws(client, "list", ids=[]))["total"] == 0
+    most = [f"INC-{number}" for number in range(1, 501)]
+    assert (await _ws(client, "ids", ids=most))["ids"] == [f"INC-{n}" for n in range(7, 0, -1)]
+
+    for bad in (
+        {"ids": "INC-2"},
+        {"ids": ["INC-2", "x"]},
+        {"ids": ["inc-2"]},
+        {"ids": ["INC-2\n"]},
+        {"ids": ["INC-1234567890123"]},
+        {"ids": [2]},
+        {"ids": [*most, "INC-501"]},
+    ):
+        for command in ("list", "ids"):
+            await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **bad})
+            response = await client.receive_json()
+            assert response["error"]["code"] == "invalid_format", (command, bad)
+
+
 def _email_with_attachment() -> EmailMessage:
     message = make_email(
         subject="Backup failed", body="Job nightly failed.\n<script>alert(1)</script>"

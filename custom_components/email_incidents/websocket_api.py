@@ -1,5 +1,6 @@
 """Websocket commands of the Incidents panel and card: list, get and follow incidents, and the
-ids of all incidents a filter matches (the panel's "select all matching").
+ids of all incidents a filter matches (the panel's "select all matching"). The filters include
+a list of ids: the incidents of a notification summary, whose link opens the panel with them.
 
 Reading only; changes go through the actions (accept_incident, resolve_incident, add_note,
 snooze_incident, escalate_incident), which record the calling user; the panel's selection is
@@ -25,6 +26,7 @@ import voluptuous as vol
 
 from .const import SIGNAL_INCIDENTS_WRITTEN
 from .core.models import OPEN_STATUSES, Incident, IncidentStatus
+from .core.state import INCIDENT_ID_PREFIX
 from .incident_view import async_incident_emails, incident_log, incident_summary
 from .runtime import EmailIncidentsRuntime, loaded_runtime
 
@@ -34,6 +36,9 @@ STATUS_FILTERS: Final = {
     **{status.value: frozenset({status}) for status in IncidentStatus},
 }
 ERROR_NOT_LOADED: Final = "not_loaded"
+# The panel's limit of ids from a link (MAX_LINK_IDS in frontend/logic.js).
+MAX_IDS: Final = 500
+INCIDENT_ID: Final = rf"{INCIDENT_ID_PREFIX}[0-9]{{1,12}}\Z"
 
 
 @callback
@@ -57,18 +62,22 @@ FILTERS: Final[dict[str | vol.Marker, Any]] = {
     vol.Optional("status"): vol.In(list(STATUS_FILTERS)),
     vol.Optional("search"): str,
     vol.Optional("since"): cv.datetime,
+    vol.Optional("ids"): vol.All([vol.Match(INCIDENT_ID)], vol.Length(max=MAX_IDS)),
 }
 
 
 def _matching(runtime: EmailIncidentsRuntime, msg: dict[str, Any]) -> list[Incident]:
     """The incidents the message's filters match, newest first: source, status, opened since,
-    and a text in the id, summary, key or source name (any case)."""
+    one of the ids given, and a text in the id, summary, key or source name (any case)."""
     since = msg.get("since")
     found = runtime.engine.incidents(
         source_id=msg.get("source_id"),
         statuses=STATUS_FILTERS[msg["status"]] if "status" in msg else None,
         since=dt_util.as_utc(since) if since is not None else None,
     )
+    if "ids" in msg:
+        wanted = set(msg["ids"])
+        found = [incident for incident in found if incident.id in wanted]
     if search := msg.get("search", "").strip().casefold():
         names = {
             source_id: runtime.source_name(source_id).casefold()

@@ -3,7 +3,8 @@
 E-mails arrive over real SMTP; the panel shows them live, opens one with its body and timeline,
 and its buttons add a note, snooze, accept and resolve through the real actions. Forty incidents
 are selected at once (all the filters match, then a shift-click range) and accepted or resolved
-together with a note. Hostile e-mails
+together with a note; a notification summary's link opens exactly its incidents, which are
+accepted together. Hostile e-mails
 (script tags, image error handlers, javascript: links, right-to-left and zero-width tricks) show
 as text and run nothing. A deep link opens an incident; the card on a dashboard accepts one.
 Screenshots go to tests/browser/output/ (those in docs/images/ are copied from there).
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from custom_components.email_incidents.core.paging import Summary
+from custom_components.email_incidents.escalation import summary_notification
 from tests.browser.harness import (
     UI_TIMEOUT_MS,
     HomeAssistantProcess,
@@ -513,3 +516,92 @@ def test_forty_incidents_accepted_from_the_selection(
     for number in (40, 39, 37, 36):
         resolved = incident_with_summary(page, f"Host node{number} unreachable")
         assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "Admin")
+
+
+def summary_link(incident_ids: list[str]) -> str:
+    """The link of a notification summary of these incidents, as the escalation sends it."""
+    summary = Summary(
+        target="notify.mobile_app_anna_phone",
+        incident_ids=tuple(incident_ids),
+        by_source=(("Ping", len(incident_ids)),),
+    )
+    return str(summary_notification(summary, lambda *_, **__: "")["data"]["url"])
+
+
+def test_a_notification_summary_opens_its_incidents(
+    page: Page, home_assistant: HomeAssistantProcess
+) -> None:
+    """A rack loses power: twelve incidents. The escalation pushes the first three and sums up
+    the other nine in one notification, whose link opens the panel with exactly those nine,
+    under a chip that says so. Select all, one Accept with a note: the nine are accepted, the
+    first three are left as they were. An incident opened from there leads back to the nine;
+    the chip's button shows all incidents again (and the browser's back, the nine again)."""
+    hosts = [f"Host rack3-srv{number:02d} does not answer" for number in range(1, 13)]
+    for subject in hosts:
+        send_email(home_assistant, PING, subject, "PING CRITICAL - 100% packet loss")
+    send_email(home_assistant, NAS, "Scrub of pool tank finished without errors")
+    storm = [incident_with_summary(page, subject)["id"] for subject in hosts]
+    held = storm[3:]  # the first three were pushed one by one
+    link = summary_link(held)
+    assert link == f"/email-incidents?ids={','.join(held)}"
+
+    page.goto(home_assistant.base_url + link)
+    panel = page.locator(PANEL)
+    chip = panel.locator(".ids-filter")
+    expect(chip).to_have_text("9 incidents from a notification summary")
+    rows = panel.locator(".row")
+    expect(rows).to_have_count(9)
+    for subject in hosts[3:]:
+        expect(row(page, subject)).to_be_visible()
+    for subject in [*hosts[:3], "Scrub of pool tank"]:
+        expect(row(page, subject)).to_have_count(0)
+    expect(panel.locator(".ids-ignored")).to_have_count(0)
+
+    panel.locator("button.select-matching").click()
+    selection = panel.locator(".selection")
+    expect(selection.locator(".count")).to_have_text("9 selected")
+    expect(panel.locator(".row input.select:checked")).to_have_count(9)
+    note = "Rack 3 lost power; PDU replaced, servers are booting."
+    panel.locator("input.bulk-note").fill(note)
+    shot(page, "panel_summary")
+
+    panel.locator("button.bulk-accept").click()
+    expect(panel.locator(".bulk-result")).to_have_text("9 accepted")
+    expect(rows.locator(".chip.status").filter(has_text="Accepted")).to_have_count(9)
+    expect(chip).to_be_visible()  # the list still shows the summary's incidents
+    for incident_id in storm:
+        incident = call_ws(
+            page, {"type": "email_incidents/incidents/get", "incident_id": incident_id}
+        )["incident"]
+        if incident_id in held:
+            assert (incident["status"], incident["accepted_by"]) == ("accepted", "Admin")
+            assert (incident["log"][-1]["kind"], incident["log"][-1]["text"]) == ("note", note)
+        else:
+            assert incident["status"] == "pending"
+
+    # One of them opened and back: the list is still the summary's.
+    row(page, hosts[5]).click()
+    page.wait_for_url(f"**/email-incidents/{held[2]}")
+    panel.locator(".toolbar button.back").click()
+    page.wait_for_url(f"**{link}")
+    expect(chip).to_have_text("9 incidents from a notification summary")
+    expect(rows).to_have_count(9)
+
+    # The chip's button shows all incidents again; the browser's back, the summary's again.
+    panel.locator(".ids-filter button.remove-ids").click()
+    expect(chip).to_have_count(0)
+    page.wait_for_url(f"{home_assistant.base_url}/email-incidents")
+    for subject in [*hosts[:3], "Scrub of pool tank"]:
+        expect(row(page, subject)).to_be_visible()
+    expect(row(page, hosts[0]).locator(".chip.status")).to_have_text("Pending")
+    page.go_back()
+    expect(chip).to_have_text("9 incidents from a notification summary")
+    expect(rows).to_have_count(9)
+
+    # A link with something else than incident ids: those are left out, and it says so.
+    page.goto(f"{home_assistant.base_url}{link},INC-x,<b>1</b>")
+    expect(chip).to_have_text("9 incidents from a notification summary")
+    expect(panel.locator(".ids-ignored")).to_have_text(
+        "Left out of the link: 2 (not an incident id, or more than 500)"
+    )
+    expect(rows).to_have_count(9)

@@ -18,15 +18,20 @@ import {
   formatMinutes,
   formatSize,
   formatTime,
+  idsFilterText,
+  idsFromSearch,
   idsRequest,
   incidentIdFromPath,
   incidentPath,
+  listPath,
   listRequest,
   logKindLabel,
   matchesFilters,
+  MAX_LINK_IDS,
   mergePages,
   NO_FILTERS,
   pageSelection,
+  sameIds,
   selectPage,
   snoozeDuration,
   sourceOptions,
@@ -74,6 +79,118 @@ describe("routes", () => {
 
   it("ignores a path that is not valid percent-encoding", () => {
     assert.equal(incidentIdFromPath("/%E0%A4%A"), null);
+  });
+});
+
+describe("a notification summary's link", () => {
+  it("names the incidents to show, in the link's order", () => {
+    assert.deepEqual(idsFromSearch("?ids=INC-4,INC-5,INC-17"), {
+      ids: ["INC-4", "INC-5", "INC-17"],
+      ignored: 0,
+    });
+    assert.deepEqual(idsFromSearch("ids=INC-4"), { ids: ["INC-4"], ignored: 0 });
+    assert.deepEqual(idsFromSearch("?x=1&ids=INC-4%2CINC-5&y=2"), {
+      ids: ["INC-4", "INC-5"],
+      ignored: 0,
+    });
+    assert.deepEqual(idsFromSearch("?ids=INC-1&ids=INC-2"), {
+      ids: ["INC-1", "INC-2"],
+      ignored: 0,
+    });
+  });
+
+  it("is no filter without ids", () => {
+    assert.equal(idsFromSearch(""), null);
+    assert.equal(idsFromSearch(undefined), null);
+    assert.equal(idsFromSearch("?idsx=INC-1&search=INC-2"), null);
+  });
+
+  it("takes each id once, skips empty entries and spaces", () => {
+    assert.deepEqual(idsFromSearch("?ids=,INC-4,,INC-4,+INC-5%20,"), {
+      ids: ["INC-4", "INC-5"],
+      ignored: 0,
+    });
+  });
+
+  it("leaves out and counts what is not an incident id", () => {
+    const search =
+      "?ids=INC-4,inc-5,INC-,INC-x,42,INC-6;INC-7,<script>,INC-1234567890123," +
+      "INC-%D9%A3,INC-8%00,../INC-9,INC-10";
+    assert.deepEqual(idsFromSearch(search), { ids: ["INC-4", "INC-10"], ignored: 10 });
+    assert.deepEqual(idsFromSearch("?ids="), { ids: [], ignored: 0 });
+    assert.deepEqual(idsFromSearch("?ids=nothing"), { ids: [], ignored: 1 });
+  });
+
+  it("shows at most 500 incidents of a link and counts the rest", () => {
+    assert.equal(MAX_LINK_IDS, 500);
+    const many = Array.from({ length: 503 }, (_, index) => `INC-${index + 1}`);
+    const link = idsFromSearch(`?ids=${many.join(",")}`);
+    assert.deepEqual(link?.ids, many.slice(0, 500));
+    assert.equal(link?.ignored, 3);
+  });
+
+  it("links back to the same incidents, or to all", () => {
+    assert.equal(listPath(["INC-4", "INC-5"]), "/email-incidents?ids=INC-4,INC-5");
+    assert.equal(listPath([]), "/email-incidents");
+    assert.equal(listPath(), "/email-incidents");
+    assert.deepEqual(idsFromSearch(listPath(["INC-4", "INC-5"]).split("?")[1])?.ids, [
+      "INC-4",
+      "INC-5",
+    ]);
+    assert.ok(sameIds(["INC-4", "INC-5"], ["INC-4", "INC-5"]));
+    assert.ok(!sameIds(["INC-4", "INC-5"], ["INC-5", "INC-4"]));
+    assert.ok(!sameIds(["INC-4"], []));
+  });
+
+  it("asks the server for only those incidents, with the other filters", () => {
+    const filters = { ...NO_FILTERS, ids: ["INC-4", "INC-5"], status: "pending" };
+    assert.deepEqual(listRequest(filters, 0), {
+      type: "email_incidents/incidents/list",
+      ids: ["INC-4", "INC-5"],
+      status: "pending",
+      limit: 50,
+      offset: 0,
+    });
+    assert.deepEqual(idsRequest(filters), {
+      type: "email_incidents/incidents/ids",
+      ids: ["INC-4", "INC-5"],
+      status: "pending",
+    });
+    assert.deepEqual(listRequest({ ...NO_FILTERS, ids: [] }, 0), {
+      type: "email_incidents/incidents/list",
+      limit: 50,
+      offset: 0,
+    });
+  });
+
+  it("follows live changes of those incidents only", () => {
+    const filters = { ...NO_FILTERS, ids: ["INC-4", "INC-5"] };
+    assert.ok(matchesFilters(incident("INC-4"), filters));
+    assert.ok(!matchesFilters(incident("INC-6"), filters));
+    const page = [incident("INC-5"), incident("INC-4")];
+    assert.equal(applyChange(page, { incident: incident("INC-6") }, filters).reload, false);
+    const accepted = incident("INC-4", { status: "accepted" });
+    const changed = applyChange(page, { incident: accepted }, filters);
+    assert.equal(changed.reload, false);
+    assert.equal(changed.incidents[1].status, "accepted");
+  });
+
+  it("says how many incidents the summary named, in the user's language", () => {
+    const english = panelTexts("en");
+    const german = panelTexts("de");
+    assert.equal(idsFilterText(english, 37), "37 incidents from a notification summary");
+    assert.equal(idsFilterText(english, 1), "1 incident from a notification summary");
+    assert.equal(
+      idsFilterText(german, 37),
+      "37 Vorfälle aus einer Benachrichtigungs-Zusammenfassung",
+    );
+    assert.equal(idsFilterText(german, 1), "1 Vorfall aus einer Benachrichtigungs-Zusammenfassung");
+    for (const texts of [english, german]) {
+      for (const key of ["show_all", "ids_ignored"]) {
+        assert.notEqual(translate(texts, `panel.${key}`), `panel.${key}`);
+      }
+      assert.doesNotMatch(translate(texts, "panel.ids_ignored", { count: 2, max: 500 }), /\{/);
+    }
   });
 });
 

@@ -47,7 +47,13 @@
  *   IncidentDetail
  */
 
-/** @typedef {{source_id: string, status: string, search: string}} Filters */
+/**
+ * @typedef {object} Filters
+ * @property {string} source_id
+ * @property {string} status
+ * @property {string} search
+ * @property {string[]} [ids] only these incidents (a notification summary's link); none: all
+ */
 
 /** @typedef {{incident?: IncidentSummary, removed?: string}} IncidentChange */
 
@@ -60,7 +66,11 @@ export const STATUS_FILTERS = ["open", "pending", "accepted", "resolved"];
 export const SNOOZE_MINUTES = [15, 30, 60, 120, 240, 480, 1440];
 
 /** @type {Filters} */
-export const NO_FILTERS = Object.freeze({ source_id: "", status: "", search: "" });
+export const NO_FILTERS = Object.freeze({ source_id: "", status: "", search: "", ids: [] });
+
+/** How many incidents a link's `?ids=` names at most; the websocket API's limit too. */
+export const MAX_LINK_IDS = 500;
+const INCIDENT_ID = /^INC-[0-9]{1,12}$/;
 
 /**
  * The incident a panel route names: `{path: "/INC-42"}` is INC-42, an empty path the list.
@@ -86,6 +96,46 @@ export function incidentPath(incidentId) {
 }
 
 /**
+ * The incidents a link to the list names, such as a notification summary's
+ * `/email-incidents?ids=INC-4,INC-5`: the ids of the form INC-<digits>, each once, in the
+ * link's order, at most MAX_LINK_IDS of them; `ignored` counts the entries left out (not an
+ * incident id, or beyond the limit). Null when the link has no `ids`.
+ * @param {string | undefined | null} search the link's query, such as `location.search`
+ * @returns {{ids: string[], ignored: number} | null}
+ */
+export function idsFromSearch(search) {
+  const values = new URLSearchParams(search ?? "").getAll("ids");
+  if (!values.length) return null;
+  /** @type {Set<string>} */
+  const ids = new Set();
+  let ignored = 0;
+  for (const entry of values.join(",").split(",")) {
+    const id = entry.trim();
+    if (!id || ids.has(id)) continue;
+    if (INCIDENT_ID.test(id) && ids.size < MAX_LINK_IDS) ids.add(id);
+    else ignored += 1;
+  }
+  return { ids: [...ids], ignored };
+}
+
+/**
+ * The panel's list, of only these incidents when `ids` are given (as a summary links it).
+ * @param {string[]} [ids]
+ */
+export function listPath(ids = []) {
+  return ids.length ? `/${PANEL_PATH}?ids=${ids.join(",")}` : `/${PANEL_PATH}`;
+}
+
+/**
+ * Whether two lists of ids are the same, in the same order.
+ * @param {readonly string[]} a
+ * @param {readonly string[]} b
+ */
+export function sameIds(a, b) {
+  return a.length === b.length && a.every((id, index) => id === b[index]);
+}
+
+/**
  * The websocket message that lists one page of incidents; empty filters are left out.
  * @param {Filters} filters
  * @param {number} offset
@@ -108,8 +158,9 @@ export function idsRequest(filters) {
  * @param {Filters} filters
  */
 function filterFields(filters) {
-  /** @type {Record<string, string>} */
+  /** @type {Record<string, string | string[]>} */
   const fields = {};
+  if (filters.ids?.length) fields.ids = filters.ids;
   if (filters.source_id) fields.source_id = filters.source_id;
   if (filters.status) fields.status = filters.status;
   const search = filters.search.trim();
@@ -118,11 +169,13 @@ function filterFields(filters) {
 }
 
 /**
- * Whether an incident passes the source and status filters (the text search is the server's).
+ * Whether an incident passes the ids, source and status filters (the text search is the
+ * server's).
  * @param {IncidentSummary} incident
  * @param {Filters} filters
  */
 export function matchesFilters(incident, filters) {
+  if (filters.ids?.length && !filters.ids.includes(incident.id)) return false;
   if (filters.source_id && incident.source_id !== filters.source_id) return false;
   if (filters.status === "open") return incident.status !== "resolved";
   return !filters.status || incident.status === filters.status;
@@ -375,6 +428,17 @@ export function translate(texts, key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (placeholder, name) =>
     name in values ? String(values[name]) : placeholder,
   );
+}
+
+/**
+ * What the chip of a summary's link says: "37 incidents from a notification summary".
+ * @param {Record<string, string>} texts
+ * @param {number} count how many incidents the link names
+ */
+export function idsFilterText(texts, count) {
+  return count === 1
+    ? translate(texts, "panel.ids_filter_one")
+    : translate(texts, "panel.ids_filter_other", { count });
 }
 
 /**

@@ -3,7 +3,8 @@
  * The Incidents panel: every incident across alert sources, filtered, paged and live; a
  * selection of them (one, a range with shift, all on the page, all the filters match)
  * accepted or resolved together with a note; one incident with its header, actions, timeline
- * and e-mails at /email-incidents/INC-42.
+ * and e-mails at /email-incidents/INC-42. A notification summary's link,
+ * /email-incidents?ids=INC-4,INC-5, shows only those incidents, under a removable chip.
  */
 
 import {
@@ -28,15 +29,20 @@ import {
   formatMinutes,
   formatSize,
   formatTime,
+  idsFilterText,
+  idsFromSearch,
   idsRequest,
   incidentIdFromPath,
   incidentPath,
+  listPath,
   listRequest,
   logKindLabel,
+  MAX_LINK_IDS,
   NO_FILTERS,
   PAGE_SIZE,
   pageSelection,
   PANEL_PATH,
+  sameIds,
   selectPage,
   SNOOZE_MINUTES,
   snoozeDuration,
@@ -101,6 +107,18 @@ const CSS = `
     border: none; border-bottom: 1px solid var(--input-idle-line-color, var(--divider-color));
     border-radius: 4px 4px 0 0; padding: 10px 12px; min-height: 40px; box-sizing: border-box; }
   .filters input { flex: 1; min-width: 180px; }
+  .ids-filter { display: inline-flex; align-items: center; gap: 6px; min-height: 36px;
+    padding: 0 4px 0 12px; border-radius: 18px; font-size: 14px; font-weight: 500;
+    color: var(--primary-text-color);
+    background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.15);
+    border: 1px solid var(--primary-color); }
+  .ids-filter ha-icon { --mdc-icon-size: 18px; color: var(--primary-color); }
+  .ids-filter button { display: inline-flex; align-items: center; justify-content: center;
+    width: 28px; height: 28px; padding: 0; border: none; border-radius: 50%; cursor: pointer;
+    color: var(--secondary-text-color); background: none; }
+  .ids-filter button:hover { background: rgba(127, 127, 127, 0.2); }
+  .ids-filter button ha-icon { --mdc-icon-size: 18px; color: inherit; }
+  .ids-ignored { flex-basis: 100%; font-size: 13px; }
   .filters select:focus, .filters input:focus, textarea:focus {
     outline: none; border-bottom: 2px solid var(--primary-color); }
   .rows { list-style: none; margin: 0; padding: 0; }
@@ -196,6 +214,8 @@ class EmailIncidentsPanel extends HTMLElement {
     this._texts = {};
     /** @type {Filters} */
     this._filters = { ...NO_FILTERS };
+    /** entries of the link's `?ids=` left out: not incident ids, or beyond the limit */
+    this._idsIgnored = 0;
     this._offset = 0;
     /** @type {IncidentSummary[]} */
     this._incidents = [];
@@ -234,6 +254,9 @@ class EmailIncidentsPanel extends HTMLElement {
     this._detailTimer = undefined;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this._searchTimer = undefined;
+    // Home Assistant routes panels by the path alone: a link that changes only the query
+    // (another summary's ?ids=, or back from a summary's list) reaches the panel here.
+    this._locationChanged = () => this._followQuery();
 
     const root = this.attachShadow({ mode: "open" });
     this._menuButton = h(
@@ -249,7 +272,7 @@ class EmailIncidentsPanel extends HTMLElement {
     );
     this._backButton = h(
       "button",
-      { class: "back", onclick: () => navigate(`/${PANEL_PATH}`) },
+      { class: "back", onclick: () => navigate(listPath(this._filters.ids)) },
       icon("mdi:arrow-left"),
     );
     this._title = h("div", { class: "title" });
@@ -300,10 +323,14 @@ class EmailIncidentsPanel extends HTMLElement {
   set panel(_panel) {}
 
   connectedCallback() {
+    window.addEventListener("location-changed", this._locationChanged);
+    window.addEventListener("popstate", this._locationChanged);
     if (this._hass) this._start();
   }
 
   disconnectedCallback() {
+    window.removeEventListener("location-changed", this._locationChanged);
+    window.removeEventListener("popstate", this._locationChanged);
     this._started = false;
     this._unsubscribe?.();
     this._unsubscribe = null;
@@ -384,7 +411,8 @@ class EmailIncidentsPanel extends HTMLElement {
     const id = incidentIdFromPath(
       this._route ? this._route.path : location.pathname.slice(PANEL_PATH.length + 1),
     );
-    if (id === this._incidentId && (id ? this._detail : this._listLoaded)) return;
+    const idsChanged = !id && this._takeIdsFromLink();
+    if (!idsChanged && id === this._incidentId && (id ? this._detail : this._listLoaded)) return;
     this._incidentId = id;
     this._error = "";
     this._detail = null;
@@ -395,6 +423,42 @@ class EmailIncidentsPanel extends HTMLElement {
     if (id) this._loadDetail();
     else this._loadList();
     this._render();
+  }
+
+  /** The list's link changed only its query: the incidents it names may be others. */
+  _followQuery() {
+    if (!this._started || this._incidentId) return;
+    const path = location.pathname;
+    if (path !== `/${PANEL_PATH}` && path !== `/${PANEL_PATH}/`) return;
+    const ignored = this._idsIgnored;
+    if (!this._takeIdsFromLink()) {
+      if (this._idsIgnored !== ignored) this._render();
+      return;
+    }
+    this._error = "";
+    this._loadList();
+    this._render();
+  }
+
+  /**
+   * The list's filters follow the link's `?ids=`: a summary's link shows only its incidents,
+   * with no other filter; a link without them shows all again (the other filters stay).
+   * Whether the filters changed.
+   */
+  _takeIdsFromLink() {
+    const link = idsFromSearch(location.search);
+    const ids = link?.ids ?? [];
+    this._idsIgnored = link?.ignored ?? 0;
+    if (sameIds(ids, this._filters.ids ?? [])) return false;
+    clearTimeout(this._searchTimer);
+    this._searchTimer = undefined;
+    this._filters = ids.length ? { ...NO_FILTERS, ids } : { ...this._filters, ids: [] };
+    this._offset = 0;
+    this._selected = new Set();
+    this._anchor = null;
+    this._bulkResult = null;
+    this._listLoaded = false;
+    return true;
   }
 
   _scheduleListReload() {
@@ -502,6 +566,7 @@ class EmailIncidentsPanel extends HTMLElement {
       h(
         "div",
         { class: "filters" },
+        this._renderIdsFilter(),
         this._select(
           "source",
           this._t("panel.source"),
@@ -551,6 +616,42 @@ class EmailIncidentsPanel extends HTMLElement {
       });
     }
     return card;
+  }
+
+  /**
+   * The chip of a summary's link: how many incidents it names, and a button back to all;
+   * below it, how many entries of the link were left out, if any.
+   */
+  _renderIdsFilter() {
+    const ids = this._filters.ids ?? [];
+    const ignored = this._idsIgnored
+      ? h(
+          "div",
+          { class: "ids-ignored muted" },
+          this._t("panel.ids_ignored", { count: this._idsIgnored, max: MAX_LINK_IDS }),
+        )
+      : null;
+    if (!ids.length) return ignored;
+    const showAll = this._t("panel.show_all");
+    return [
+      h(
+        "div",
+        { class: "ids-filter" },
+        icon("mdi:bell-badge-outline"),
+        h("span", { class: "text" }, idsFilterText(this._texts, ids.length)),
+        h(
+          "button",
+          {
+            class: "remove-ids",
+            title: showAll,
+            "aria-label": showAll,
+            onclick: () => navigate(listPath()),
+          },
+          icon("mdi:close"),
+        ),
+      ),
+      ignored,
+    ];
   }
 
   /** The ids of the incidents on the page shown, in its order. */
