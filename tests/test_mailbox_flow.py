@@ -24,14 +24,10 @@ from tests.test_mailbox import MAILBOX_ID, alert, mailbox_subentry, runtime_of, 
 
 
 def form(server: Dovecot, **changes: Any) -> dict[str, Any]:
+    """The form as a user fills it for the test server."""
     return {
+        **mailbox_subentry(server)["data"],
         "name": "Gmail alerts",
-        "host": "127.0.0.1",
-        "port": server.imaps_port,
-        "security": "ssl",
-        "verify_certificate": False,
-        "username": server.user,
-        "password": server.password,
         "folder": "INBOX",
         "after_store": "mark_seen",
         "poll_seconds": 60,

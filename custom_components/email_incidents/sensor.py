@@ -30,12 +30,12 @@ from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 PARALLEL_UPDATES = 0
 NEWEST_SHOWN = 5
 
-type SourceValue = str | int | None
+type SourceValue = str | int | datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SourceSensorDescription(SensorEntityDescription):
-    """A sensor of an alert source, read from the engine."""
+    """A sensor of an alert source or a mailbox (its subentry id), read from the runtime."""
 
     value_fn: Callable[[EmailIncidentsRuntime, str], SourceValue]
     attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _s: {}
@@ -164,14 +164,6 @@ LISTENER_SENSORS: tuple[ListenerSensorDescription, ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class MailboxSensorDescription(SensorEntityDescription):
-    """A sensor of a mailbox."""
-
-    value_fn: Callable[[EmailIncidentsRuntime, str], int | datetime | None]
-    attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _m: {}
-
-
 def _mailbox_counter(runtime: EmailIncidentsRuntime, mailbox_id: str, name: str) -> int:
     return runtime.engine.state.counters.get(f"mailbox_{name}_{mailbox_id}", 0)
 
@@ -181,15 +173,15 @@ def _last_check(runtime: EmailIncidentsRuntime, mailbox_id: str) -> datetime | N
     return reader.status.last_check if reader is not None else None
 
 
-MAILBOX_SENSORS: tuple[MailboxSensorDescription, ...] = (
-    MailboxSensorDescription(
+MAILBOX_SENSORS: tuple[SourceSensorDescription, ...] = (
+    SourceSensorDescription(
         key="last_check",
         translation_key="last_check",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=_last_check,
     ),
-    MailboxSensorDescription(
+    SourceSensorDescription(
         key="emails_taken",
         translation_key="emails_taken",
         state_class=SensorStateClass.TOTAL_INCREASING,
@@ -257,15 +249,6 @@ class SourceSensor(EmailIncidentsEntity, SensorEntity):
         return self.entity_description.attributes_fn(self.runtime, self.source_id)
 
 
-class MailboxSensor(MailboxEntity, SensorEntity):
-    entity_description: MailboxSensorDescription
-
-    @property
-    def native_value(self) -> int | datetime | None:
-        assert self.source_id is not None
-        return self.entity_description.value_fn(self.runtime, self.source_id)
-
-    @property
-    def extra_state_attributes(self) -> Mapping[str, Any]:
-        assert self.source_id is not None
-        return self.entity_description.attributes_fn(self.runtime, self.source_id)
+class MailboxSensor(MailboxEntity, SourceSensor):
+    """A mailbox's sensor: the device and availability of a mailbox, the value of its
+    description."""

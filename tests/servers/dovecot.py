@@ -48,6 +48,8 @@ import time
 
 import pytest
 
+from tests.real_home_assistant import port_open
+
 PACKAGE = "dovecot-imapd"
 # The owner of the stored mail (an existing system user: Dovecot refuses root).
 MAIL_OWNER = "mail"
@@ -286,7 +288,7 @@ class Dovecot:
             return
         _stop(process)
         deadline = time.monotonic() + TIMEOUT
-        while any(_accepts(port) for port in (self.imap_port, self.imaps_port)):
+        while any(port_open(port) for port in (self.imap_port, self.imaps_port)):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Dovecot's ports stay open after a stop:\n{self.log_text()}")
             time.sleep(0.01)
@@ -536,14 +538,6 @@ service imap-login {{
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Dovecot did not answer in {TIMEOUT} s:\n{self.log_text()}")
             time.sleep(0.01)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _greets(port: int, context: ssl.SSLContext | None = None) -> bool:
