@@ -113,6 +113,18 @@ async def test_a_storm_is_three_notifications_and_a_summary(
     # Nothing more until the next storm.
     await _advance(hass, freezer, 10)
     assert len(phone) == 4
+    # Accepting the whole storm tells the phone of the three it got one by one, not of the
+    # incidents it only had in the summary.
+    await hass.services.async_call(
+        DOMAIN,
+        "accept_incident",
+        {"incident_id": [f"INC-{number}" for number in range(1, STORM + 1)]},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert [call.data["title"] for call in phone[4:]] == [
+        f"INC-{number} accepted by accept_incident" for number in (1, 2, 3)
+    ]
 
 
 @pytest.mark.parametrize("extra_listener_data", [{"messages_per_minute": 600}])

@@ -136,6 +136,7 @@ CRITICAL_PUSH: Final = {
     "channel": "alarm_stream",
 }
 SUMMARY_TAG: Final = f"{DOMAIN}_summary"
+SUMMARY_LOG: Final = "in a summary"
 
 
 def summary_notification(summary: Summary, texts: Texts) -> dict[str, Any]:
@@ -171,10 +172,14 @@ def clear_notification(incident_id: str) -> dict[str, Any]:
 
 
 def notified_targets(incident: Incident) -> set[str]:
-    """Targets that got a notification, from the log (it survives restarts)."""
-    return {
-        entry.message.partition(": ")[0] for entry in incident.log if entry.kind is LogKind.NOTIFIED
-    }
+    """Targets that got the incident's own notification, from the log (it survives restarts).
+    A summary is not one: telling its targets of each incident would be the storm again."""
+    targets = set()
+    for entry in incident.log:
+        target, _, message = entry.message.partition(": ")
+        if entry.kind is LogKind.NOTIFIED and not message.startswith(SUMMARY_LOG):
+            targets.add(target)
+    return targets
 
 
 class EscalationNotifier:
@@ -303,7 +308,7 @@ class EscalationNotifier:
         self._entry.async_create_task(self._hass, coroutine, name)
 
     def _record_summary(self, summary: Summary, error: str | None, now: datetime) -> None:
-        message = error or f"in a summary of {len(summary.incident_ids)} incidents"
+        message = error or f"{SUMMARY_LOG} of {len(summary.incident_ids)} incidents"
         for incident_id in summary.incident_ids:
             self._engine.record_notification(
                 incident_id, target=summary.target, ok=error is None, message=message, now=now
