@@ -14,11 +14,12 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.email_incidents import imap, mailbox
-from custom_components.email_incidents.const import SUBENTRY_MAILBOX
+from custom_components.email_incidents.const import DOMAIN, SUBENTRY_MAILBOX
 from tests.conftest import source_subentry
 from tests.test_mailbox import MAILBOX_ID, alert, runtime_of, summaries, wait_for
 
@@ -39,7 +40,8 @@ class FakeImapServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        """On a free port, or again on the one it had."""
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -138,6 +140,35 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imap, "COMMAND_TIMEOUT", 1.0)
     monkeypatch.setattr(mailbox, "FIRST_RETRY_SECONDS", 0.1)
     monkeypatch.setattr(mailbox, "MAX_RETRY_SECONDS", 0.2)
+
+
+async def test_a_server_unreachable_for_long_raises_a_repair(
+    hass: HomeAssistant,
+    fake_server: FakeImapServer,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Disconnected at once; a repair once it lasts (15 minutes in use, none here); gone when
+    the mailbox is read again."""
+    monkeypatch.setattr(mailbox, "UNREACHABLE_ISSUE_SECONDS", 0)
+    await fake_server.stop()
+    fake_server.messages.append(alert(1))
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    registry = ir.async_get(hass)
+    issue_id = f"mailbox_{MAILBOX_ID}"
+    try:
+        await wait_for(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None, "repair")
+        issue = registry.async_get_issue(DOMAIN, issue_id)
+        assert issue is not None
+        assert (issue.translation_key, issue.is_fixable) == ("mailbox_unreachable", False)
+        state = hass.states.get("binary_sensor.alerts_connected")
+        assert (state.state, state.attributes["error"]) == ("off", "cannot_connect")
+        await fake_server.start()
+        await wait_for(lambda: summaries(config_entry) == ["Disk 1 failed"], "the message")
+        await wait_for(lambda: registry.async_get_issue(DOMAIN, issue_id) is None, "no repair")
+    finally:
+        await hass.config_entries.async_unload(config_entry.entry_id)
 
 
 async def test_server_without_idle_is_polled(

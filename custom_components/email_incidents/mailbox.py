@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, LOGGER
 from .core.mailbox import (
     MailboxConfig,
+    Security,
     plan_batches,
     record_batch,
     record_flagged,
@@ -227,7 +228,7 @@ class MailboxReader:
                 mail_from="",
                 rcpt_tos=(),
                 client=f"mailbox {config.name}",
-                tls=True,
+                tls=config.security is not Security.NONE,
                 authenticated=True,
                 fallback_recipient=fallback,
             )
