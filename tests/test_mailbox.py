@@ -200,6 +200,8 @@ async def test_changed_uidvalidity_opens_nothing_again(
     await wait_for(lambda: reader.status.connected, "connected")
     await hass.async_add_executor_job(dovecot.append, [alert(n) for n in range(3)])
     await wait_for(lambda: len(summaries(entry)) == 3, "three incidents")
+    # The reader marks them read just after storing them: only then may the test unmark them.
+    await wait_for(lambda: not runtime_of(entry).mailbox_mark(MAILBOX_ID).unflagged, "marked read")
 
     def mark_unread_and_renumber() -> None:
         with dovecot.imap() as client:
@@ -209,13 +211,10 @@ async def test_changed_uidvalidity_opens_nothing_again(
 
     await hass.async_add_executor_job(mark_unread_and_renumber)
     await hass.async_add_executor_job(dovecot.append, [alert(3)])
-    # Dovecot ends the session whose folder it renumbered: under load the reconnect can take a
-    # few rounds of backoff.
-    await wait_for(lambda: len(summaries(entry)) == 4, "the new message's incident", 90)
+    await wait_for(lambda: len(summaries(entry)) == 4, "the new message's incident")
     await wait_for(
         lambda: runtime_of(entry).engine.state.counters.get("duplicate", 0) == 3,
         "the old messages seen as duplicates",
-        90,
     )
     assert summaries(entry) == [f"Disk {n} failed" for n in range(4)]
 
