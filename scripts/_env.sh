@@ -54,3 +54,24 @@ activate_venv() {
   export PATH="$VENV/bin:$PATH"
   export VIRTUAL_ENV="$VENV"
 }
+
+# What the tests start or drive besides Python, as command:Debian package: swaks and Chromium
+# for the end-to-end and browser tests, Dovecot and Postfix for the mailbox and relay tests.
+DEBIAN_PACKAGES=(swaks:swaks chromium:chromium openssl:openssl dovecot:dovecot-imapd postfix:postfix)
+
+# Installs the missing ones (as root, with apt), or names them and stops: a test that needs
+# one fails, never skips.
+ensure_debian_packages() {
+  local entry missing=()
+  for entry in "${DEBIAN_PACKAGES[@]}"; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  ((${#missing[@]})) || return 0
+  if ((EUID != 0)) || ! command -v apt-get >/dev/null 2>&1; then
+    echo "The tests need these Debian packages: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "Installing the Debian packages the tests use: ${missing[*]}..." >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}

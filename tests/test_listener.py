@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import smtplib
 import socket
 import subprocess
@@ -460,7 +459,6 @@ def _swaks(port: int) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is installed by .ci/run")
 @pytest.mark.usefixtures("setup_integration")
 async def test_swaks_client(
     hass: HomeAssistant, config_entry: MockConfigEntry, smtp_port: int

@@ -33,15 +33,11 @@ import pytest
 import pytest_socket
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Missing tools fail the browser tests, never skip them (scripts/test installs both).
 if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: install the Debian package chromium", allow_module_level=True
-    )
+    pytest.fail(f"{CHROMIUM} is missing: install the Debian package chromium", pytrace=False)
 if importlib.util.find_spec("playwright") is None:
-    pytest.skip(
-        "playwright is missing: pip install -r requirements_browser.txt",
-        allow_module_level=True,
-    )
+    pytest.fail("playwright is missing: pip install -r requirements_browser.txt", pytrace=False)
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
