@@ -535,7 +535,7 @@ async def test_services_yaml_matches_the_schemas(hass: HomeAssistant) -> None:
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert set(descriptions) == set(registered) == {
         "accept_incident", "resolve_incident", "create_incident", "add_note", "get_incidents",
-        "snooze_incident", "escalate_incident",
+        "snooze_incident", "escalate_incident", "start_maintenance", "end_maintenance",
     }  # fmt: skip
     for name, description in descriptions.items():
         assert set(description["fields"]) == _schema_fields(registered[name].schema), name

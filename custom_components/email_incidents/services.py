@@ -42,6 +42,9 @@ SERVICE_ADD_NOTE = "add_note"
 SERVICE_GET = "get_incidents"
 SERVICE_SNOOZE = "snooze_incident"
 SERVICE_ESCALATE = "escalate_incident"
+SERVICE_START_MAINTENANCE = "start_maintenance"
+SERVICE_END_MAINTENANCE = "end_maintenance"
+ATTR_UNTIL = "until"
 
 ATTR_INCIDENT_ID = "incident_id"
 ATTR_SOURCE = "source"
@@ -113,6 +116,19 @@ SNOOZE_SCHEMA = vol.Schema(
         vol.Required(ATTR_DURATION): vol.All(cv.time_period, cv.positive_timedelta),
     }
 )
+
+
+START_MAINTENANCE_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Required(ATTR_SOURCE): cv.string,
+            vol.Exclusive(ATTR_DURATION, "end"): vol.All(cv.time_period, cv.positive_timedelta),
+            vol.Exclusive(ATTR_UNTIL, "end"): cv.datetime,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_DURATION, ATTR_UNTIL),
+)
+SOURCE_SCHEMA = vol.Schema({vol.Required(ATTR_SOURCE): cv.string})
 
 
 def _runtime(hass: HomeAssistant) -> EmailIncidentsRuntime:
@@ -368,6 +384,38 @@ async def _escalate(call: ServiceCall) -> None:
     await _change_incident(call, IncidentEngine.escalate_now)
 
 
+async def _start_maintenance(call: ServiceCall) -> None:
+    """A maintenance window: on now, off by itself after the duration or at the time."""
+    runtime = _runtime(call.hass)
+    source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
+    now = dt_util.utcnow()
+    if ATTR_DURATION in call.data:
+        until = now + call.data[ATTR_DURATION]
+    else:
+        until = dt_util.as_utc(call.data[ATTR_UNTIL])  # a naive time is local
+        if until <= now:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="maintenance_in_the_past",
+                translation_placeholders={"until": call.data[ATTR_UNTIL].isoformat()},
+            )
+
+    def change(at: datetime) -> None:
+        runtime.engine.set_maintenance(source_id, True, at, until)
+
+    await async_apply_change(runtime, change)
+
+
+async def _end_maintenance(call: ServiceCall) -> None:
+    runtime = _runtime(call.hass)
+    source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
+
+    def change(at: datetime) -> None:
+        runtime.engine.set_maintenance(source_id, False, at)
+
+    await async_apply_change(runtime, change)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for as long as Home Assistant runs)."""
@@ -398,3 +446,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(DOMAIN, SERVICE_SNOOZE, _snooze, schema=SNOOZE_SCHEMA)
     hass.services.async_register(DOMAIN, SERVICE_ESCALATE, _escalate, schema=ONE_INCIDENT_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_START_MAINTENANCE, _start_maintenance, schema=START_MAINTENANCE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_END_MAINTENANCE, _end_maintenance, schema=SOURCE_SCHEMA
+    )

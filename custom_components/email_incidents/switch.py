@@ -41,6 +41,13 @@ class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):
         assert self.source_id is not None
         return self.runtime.engine.in_maintenance(self.source_id)
 
+    @property
+    def extra_state_attributes(self) -> dict[str, str]:
+        """When a maintenance window ends by itself (start_maintenance)."""
+        assert self.source_id is not None
+        ends = self.runtime.engine.maintenance_ends(self.source_id)
+        return {"ends": ends.isoformat()} if ends is not None and self.is_on else {}
+
     async def _async_set(self, enabled: bool) -> None:
         source_id = self.source_id
         assert source_id is not None

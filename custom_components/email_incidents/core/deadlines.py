@@ -127,16 +127,21 @@ class Deadlines:
                 self._moments[incident_id] = moment
         book.changed_ids.clear()
         heartbeats = (self._heartbeat_at(source) for source in book.sources.values())
+        windows = min(book.state.maintenance_until.values(), default=None)
         return min(
-            (at for at in (*heartbeats, min(self._moments.values(), default=None)) if at),
+            (at for at in (*heartbeats, windows, min(self._moments.values(), default=None)) if at),
             default=None,
         )
 
     def run_due(self, now: datetime) -> tuple[IncidentEvent, ...]:
-        """Everything due at or before `now`: auto-resolve, escalation levels, heartbeats."""
+        """Everything due at or before `now`: maintenance windows that end, auto-resolve,
+        escalation levels, heartbeats."""
         book = self._book
         lifecycle = self._lifecycle
         events: list[IncidentEvent] = []
+        for source_id, until in list(book.state.maintenance_until.items()):
+            if until <= now:
+                lifecycle.set_maintenance(source_id, False, now)
         for incident in sorted(book.open_all(), key=lambda i: i.created):
             source = book.sources.get(incident.source_id)
             if (at := auto_resolve_at(source, incident)) is not None and at <= now:

@@ -224,8 +224,14 @@ class IncidentEngine:
     ) -> None:
         self._lifecycle.record_bundled(incident_id, target=target, level=level, now=now)
 
-    def set_maintenance(self, source_id: str, enabled: bool, now: datetime) -> None:
-        self._lifecycle.set_maintenance(source_id, enabled, now)
+    def set_maintenance(
+        self, source_id: str, enabled: bool, now: datetime, until: datetime | None = None
+    ) -> None:
+        self._lifecycle.set_maintenance(source_id, enabled, now, until)
+
+    def maintenance_ends(self, source_id: str) -> datetime | None:
+        """When the source's maintenance window ends by itself, if it does."""
+        return self._book.state.maintenance_until.get(source_id)
 
     def in_maintenance(self, source_id: str) -> bool:
         return source_id in self._book.state.maintenance

@@ -380,10 +380,17 @@ class Lifecycle:
 
     # --- maintenance and support hours ---------------------------------------------------------
 
-    def set_maintenance(self, source_id: str, enabled: bool, now: datetime) -> None:
+    def set_maintenance(
+        self, source_id: str, enabled: bool, now: datetime, until: datetime | None = None
+    ) -> None:
         """Maintenance pauses the escalation of the source's pending incidents at the level
-        each has reached, and its heartbeat; when it ends, both go on from `now`."""
+        each has reached, and its heartbeat; when it ends, both go on from `now`. With `until`
+        it ends by itself then (a window); without, it stays until turned off."""
         state = self._book.state
+        if enabled and until is not None:
+            state.maintenance_until[source_id] = until
+        elif (enabled and source_id not in state.maintenance) or not enabled:
+            state.maintenance_until.pop(source_id, None)
         if enabled == (source_id in state.maintenance):
             return
         if enabled:

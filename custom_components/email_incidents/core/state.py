@@ -59,6 +59,8 @@ class EngineState:
     support_hours_off: set[str] = field(default_factory=set)
     recent_message_ids: dict[str, datetime] = field(default_factory=dict)
     heartbeat_anchor: dict[str, datetime] = field(default_factory=dict)
+    # When a source's maintenance window ends by itself.
+    maintenance_until: dict[str, datetime] = field(default_factory=dict)
     mailbox_marks: dict[str, MailboxMark] = field(default_factory=dict)
     # Not yet taken by `take_changes`: the incidents created, changed or removed, in that
     # order (a dict as an ordered set, so new incidents keep their creation order), and the
@@ -258,6 +260,9 @@ def meta_to_data(state: EngineState) -> dict[str, Any]:
         "heartbeat_anchor": {
             key: value.isoformat() for key, value in state.heartbeat_anchor.items()
         },
+        "maintenance_until": {
+            key: value.isoformat() for key, value in state.maintenance_until.items()
+        },
         "mailbox_marks": {
             key: [mark.uidvalidity, mark.uid, list(mark.unflagged)]
             for key, mark in state.mailbox_marks.items()
@@ -378,6 +383,10 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
             heartbeat_anchor={
                 k: datetime.fromisoformat(v)
                 for k, v in migrated.get("heartbeat_anchor", {}).items()
+            },
+            maintenance_until={
+                k: datetime.fromisoformat(v)
+                for k, v in migrated.get("maintenance_until", {}).items()
             },
             mailbox_marks={
                 str(k): MailboxMark(
