@@ -26,7 +26,6 @@ from .core.models import (
     Actor,
     ActorKind,
     DoneNotice,
-    EscalationPolicy,
     Incident,
     LogKind,
     Priority,
@@ -225,11 +224,6 @@ class EscalationNotifier:
 
         return _async_stop
 
-    def _policy(self, incident: Incident) -> EscalationPolicy | None:
-        source = self._engine.sources.get(incident.source_id)
-        policy_id = source.escalation_policy_id if source is not None else None
-        return self._engine.policies.get(policy_id) if policy_id else None
-
     @callback
     def _async_on_incident_event(self, event: IncidentEvent) -> None:
         # The event carries the live incident: build everything now, send in a task.
@@ -238,7 +232,7 @@ class EscalationNotifier:
             self._page(event)
         elif event.type in (IncidentEventType.ACCEPTED, IncidentEventType.RESOLVED):
             self._schedule_summaries()
-            policy = self._policy(incident)
+            policy = self._engine.policy_of(incident.source_id)
             notice = policy.done_notice if policy is not None else DoneNotice.CLEAR
             # Accepting cleared the notifications already; a notice is replaced once more.
             if (

@@ -142,8 +142,8 @@ def scanned_deadline(engine: IncidentEngine) -> datetime | None:
         if incident.is_open
         and (
             moment := next_moment(
-                source := engine.sources.get(incident.source_id),
-                engine.policies.get(source.escalation_policy_id or "") if source else None,
+                engine.sources.get(incident.source_id),
+                engine.policy_of(incident.source_id),
                 incident,
             )
         )

@@ -72,6 +72,12 @@ class IncidentBook:
         self.changed_ids: set[str] = set()
         self.index_open()
 
+    def policy_of(self, source: SourceConfig | None) -> EscalationPolicy | None:
+        """The escalation policy of a source, if it has one (that still exists)."""
+        if source is None or source.escalation_policy_id is None:
+            return None
+        return self.policies.get(source.escalation_policy_id)
+
     def index_open(self) -> None:
         """Index the open incidents anew (a new state, or subjects compared differently)."""
         self._open = {}

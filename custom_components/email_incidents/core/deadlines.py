@@ -98,11 +98,6 @@ class Deadlines:
         """After the book indexed its open incidents anew (each counts as changed)."""
         self._moments = {}
 
-    def _policy(self, source: SourceConfig | None) -> EscalationPolicy | None:
-        if source is None or source.escalation_policy_id is None:
-            return None
-        return self._book.policies.get(source.escalation_policy_id)
-
     def _heartbeat_at(self, source: SourceConfig) -> datetime | None:
         heartbeats = self._book.open_with_key(source.source_id, HEARTBEAT_KEY)
         return heartbeat_at(source, self._book.state, heartbeats)
@@ -117,7 +112,7 @@ class Deadlines:
                 if incident is None or not incident.is_open
                 else next_moment(
                     source := book.sources.get(incident.source_id),
-                    self._policy(source),
+                    book.policy_of(source),
                     incident,
                 )
             )
@@ -149,7 +144,7 @@ class Deadlines:
                     lifecycle.resolve_incident(incident, Actor(kind=ActorKind.TIMEOUT), now)
                 )
                 continue
-            policy = self._policy(source)
+            policy = book.policy_of(source)
             if (at := ack_timeout_at(policy, incident)) is not None and at <= now:
                 assert policy is not None
                 book.changed(incident)

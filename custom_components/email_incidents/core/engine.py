@@ -71,6 +71,10 @@ class IncidentEngine:
     def policies(self) -> Mapping[str, EscalationPolicy]:
         return self._book.policies
 
+    def policy_of(self, source_id: str) -> EscalationPolicy | None:
+        """The escalation policy of an alert source, if it has one."""
+        return self._book.policy_of(self._book.sources.get(source_id))
+
     @property
     def limits(self) -> EngineLimits:
         return self._book.limits

@@ -160,7 +160,7 @@ class Lifecycle:
             from_address=from_address,
         )
         self._log(incident, LogKind.CREATED, now, incident.summary, actor)
-        policy = book.policies.get(source.escalation_policy_id or "")
+        policy = book.policy_of(source)
         if policy is not None:
             incident.escalation = first_due(
                 policy, now, active=self._escalation_active(source, priority)
