@@ -52,7 +52,7 @@ async def test_new_policy(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     # Without levels the policy would do nothing: the first level comes next.
     assert result["step_id"] == "level"
     assert suggested(result) == {"delay_minutes": 0, "targets": [], "critical": False}
-    assert options(result, "targets") == [
+    assert [option["value"] for option in options(result, "targets")] == [
         "notify.mobile_app_phone",
         "notify.persistent_notification",
     ]

@@ -65,6 +65,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_MAILBOX,
     SUBENTRY_POLICY,
+    SUBENTRY_ROTATION,
     SUBENTRY_SOURCE,
 )
 from .core.config import SOURCE_DATA_VERSION
@@ -72,6 +73,7 @@ from .flow_validation import input_errors
 from .listener import ListenerError, load_tls_context
 from .mailbox_flow import MailboxSubentryFlow
 from .policy_flow import EscalationPolicySubentryFlow
+from .rotation_flow import RotationSubentryFlow
 from .source_flow import AlertSourceSubentryFlow
 
 SECTION_TLS = "tls"
@@ -307,6 +309,7 @@ class EmailIncidentsConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_SOURCE: AlertSourceSubentryFlow,
             SUBENTRY_POLICY: EscalationPolicySubentryFlow,
             SUBENTRY_MAILBOX: MailboxSubentryFlow,
+            SUBENTRY_ROTATION: RotationSubentryFlow,
         }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

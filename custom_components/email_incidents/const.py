@@ -11,6 +11,7 @@ LOGGER = logging.getLogger(__package__)
 SUBENTRY_SOURCE: Final = "alert_source"
 SUBENTRY_POLICY: Final = "escalation_policy"
 SUBENTRY_MAILBOX: Final = "mailbox"
+SUBENTRY_ROTATION: Final = "rotation"
 
 # Listener settings (config entry data).
 CONF_HOST: Final = "host"

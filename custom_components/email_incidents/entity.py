@@ -18,6 +18,7 @@ from .const import (
     DOMAIN,
     LISTENER_DEVICE,
     SUBENTRY_MAILBOX,
+    SUBENTRY_ROTATION,
     SUBENTRY_SOURCE,
     state_changed_signal,
 )
@@ -33,7 +34,7 @@ BURST_WRITE_INTERVAL = 1.0
 
 
 def subentry_ids(entry: ConfigEntry, subentry_type: str) -> list[str]:
-    """The entry's subentries of one type: alert sources, policies or mailboxes."""
+    """The entry's subentries of one type: alert sources, policies, mailboxes or rotations."""
     return [
         subentry_id
         for subentry_id, subentry in entry.subentries.items()
@@ -75,6 +76,22 @@ def async_add_mailbox_entities(
 
 
 @callback
+def async_add_rotation_entities(
+    entry: EmailIncidentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
+) -> None:
+    """The same for each rotation's entities."""
+    _async_add_subentry_entities(
+        entry,
+        async_add_entities,
+        create,
+        SUBENTRY_ROTATION,
+        entry.runtime_data.rotation_entity_adders,
+    )
+
+
+@callback
 def _async_add_subentry_entities(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
@@ -103,15 +120,25 @@ def listener_device_info(runtime: EmailIncidentsRuntime) -> DeviceInfo:
     )
 
 
-def mailbox_device_info(runtime: EmailIncidentsRuntime, mailbox_id: str) -> DeviceInfo:
-    subentry = runtime.entry.subentries.get(mailbox_id)
+def _subentry_device_info(
+    runtime: EmailIncidentsRuntime, subentry_id: str, model: str
+) -> DeviceInfo:
+    subentry = runtime.entry.subentries.get(subentry_id)
     return DeviceInfo(
-        identifiers={(DOMAIN, mailbox_id)},
-        name=subentry.title if subentry is not None else mailbox_id,
+        identifiers={(DOMAIN, subentry_id)},
+        name=subentry.title if subentry is not None else subentry_id,
         manufacturer=MANUFACTURER,
-        model="IMAP mailbox",
+        model=model,
         entry_type=DeviceEntryType.SERVICE,
     )
+
+
+def mailbox_device_info(runtime: EmailIncidentsRuntime, mailbox_id: str) -> DeviceInfo:
+    return _subentry_device_info(runtime, mailbox_id, "IMAP mailbox")
+
+
+def rotation_device_info(runtime: EmailIncidentsRuntime, rotation_id: str) -> DeviceInfo:
+    return _subentry_device_info(runtime, rotation_id, "Rotation")
 
 
 def source_device_info(runtime: EmailIncidentsRuntime, source_id: str) -> DeviceInfo:
@@ -153,13 +180,19 @@ def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry
     for adders, device_info, subentry_type in (
         (runtime.source_entity_adders, source_device_info, SUBENTRY_SOURCE),
         (runtime.mailbox_entity_adders, mailbox_device_info, SUBENTRY_MAILBOX),
+        (runtime.rotation_entity_adders, rotation_device_info, SUBENTRY_ROTATION),
     ):
         register = registrar(device_info)
         for subentry_id in subentry_ids(entry, subentry_type):
             register(subentry_id)
         # One added while running gets its device before the platforms add its entities.
         adders.insert(0, register)
-    current = {entry.entry_id, *source_ids(entry), *subentry_ids(entry, SUBENTRY_MAILBOX)}
+    current = {
+        entry.entry_id,
+        *source_ids(entry),
+        *subentry_ids(entry, SUBENTRY_MAILBOX),
+        *subentry_ids(entry, SUBENTRY_ROTATION),
+    }
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and ident in current for domain, ident in device.identifiers):
             registry.async_remove_device(device.id)
@@ -271,3 +304,14 @@ class MailboxEntity(EmailIncidentsEntity):
     @property
     def available(self) -> bool:
         return self.reader is not None
+
+
+class RotationEntity(EmailIncidentsEntity):
+    """Belongs to a rotation's device (`source_id` holds the rotation's subentry id: the signal
+    of its device)."""
+
+    def __init__(
+        self, runtime: EmailIncidentsRuntime, description: EntityDescription, rotation_id: str
+    ) -> None:
+        super().__init__(runtime, description, rotation_id)
+        self._attr_device_info = rotation_device_info(runtime, rotation_id)

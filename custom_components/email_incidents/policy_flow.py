@@ -7,11 +7,13 @@ import re
 from typing import Any, Final
 
 from homeassistant.config_entries import SubentryFlowResult
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -19,8 +21,10 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .const import SUBENTRY_ROTATION
 from .core.models import DoneNotice
 from .core.paging import DEFAULT_PER_WINDOW, DEFAULT_WINDOW
+from .core.rotation import ROTATION_TARGET_PREFIX
 from .flow_helpers import SavingSubentryFlow, labelled, minutes, select, typed_errors
 from .texts import Texts, async_load_texts
 
@@ -39,6 +43,15 @@ PAGING_DEFAULTS: Final = {
 NOTIFY_TARGET: Final = re.compile(r"^notify\.[a-z0-9_]+\Z")
 # notify.send_message acts on notify entities and needs an entity id, which a level cannot give.
 ENTITY_NOTIFY_SERVICE: Final = "send_message"
+
+
+def notify_actions(hass: HomeAssistant) -> list[str]:
+    """The notify actions a level or a rotation member can name."""
+    return sorted(
+        f"notify.{service}"
+        for service in hass.services.async_services_for_domain("notify")
+        if service != ENTITY_NOTIFY_SERVICE
+    )
 
 
 class EscalationPolicySubentryFlow(SavingSubentryFlow):
@@ -126,7 +139,8 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                     "level",
                     number=index + 1,
                     minutes=level["delay_minutes"],
-                    targets=", ".join(level["targets"]) or texts("rule_text", "event_only"),
+                    targets=", ".join(map(self._target_label, level["targets"]))
+                    or texts("rule_text", "event_only"),
                 ),
             )
             for index, level in enumerate(self._levels)
@@ -149,12 +163,20 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
             step_id="levels", menu_options=options, description_placeholders={"levels": levels}
         )
 
-    def _notify_targets(self) -> list[str]:
-        return sorted(
-            f"notify.{service}"
-            for service in self.hass.services.async_services_for_domain("notify")
-            if service != ENTITY_NOTIFY_SERVICE
-        )
+    def _rotations(self) -> dict[str, str]:
+        """The rotations a level can page, by target, with their names."""
+        return {
+            f"{ROTATION_TARGET_PREFIX}{subentry_id}": subentry.title
+            for subentry_id, subentry in self._get_entry().subentries.items()
+            if subentry.subentry_type == SUBENTRY_ROTATION
+        }
+
+    def _target_label(self, target: str) -> str:
+        if (name := self._rotations().get(target)) is None:
+            return target
+        texts = self._texts
+        # The level menu loads the texts before it lists levels.
+        return texts("rule_text", "rotation_target", name=name) if texts else name
 
     async def async_step_add_level(
         self, user_input: dict[str, Any] | None = None
@@ -178,11 +200,15 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
     async def async_step_level(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """One level: how long after the previous one, and whom to notify."""
+        """One level: how long after the previous one, and whom to notify (notify actions and
+        rotations, which page whoever is on call when the level runs)."""
+        if self._texts is None:
+            self._texts = await async_load_texts(self.hass)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := typed_errors(user_input)):
             targets = list(user_input.get("targets", []))
-            if all(NOTIFY_TARGET.match(target) for target in targets):
+            rotations = self._rotations()
+            if all(NOTIFY_TARGET.match(target) or target in rotations for target in targets):
                 level = {
                     "delay_minutes": int(user_input["delay_minutes"]),
                     "targets": targets,
@@ -208,7 +234,16 @@ class EscalationPolicySubentryFlow(SavingSubentryFlow):
                 # Typed targets are allowed: a phone's notify service may only appear later.
                 vol.Optional("targets"): SelectSelector(
                     SelectSelectorConfig(
-                        options=self._notify_targets(),
+                        options=[
+                            *(
+                                SelectOptionDict(value=target, label=self._target_label(target))
+                                for target in self._rotations()
+                            ),
+                            *(
+                                SelectOptionDict(value=target, label=target)
+                                for target in notify_actions(self.hass)
+                            ),
+                        ],
                         multiple=True,
                         custom_value=True,
                         mode=SelectSelectorMode.DROPDOWN,

@@ -36,6 +36,7 @@ from .const import (
     SIGNAL_INCIDENTS_WRITTEN,
     SUBENTRY_MAILBOX,
     SUBENTRY_POLICY,
+    SUBENTRY_ROTATION,
     SUBENTRY_SOURCE,
     state_changed_signal,
 )
@@ -46,6 +47,7 @@ from .core.mailbox import MailboxConfig, mailbox_from_data
 from .core.models import EmailRecord, EmailRef, InboundEmail, KeptEmail, Priority
 from .core.outcomes import IncidentEvent, IngestResult, Outcome, SourceOutcome
 from .core.parser import parse_email
+from .core.rotation import Rotation, rotation_from_data
 from .core.state import (
     EngineState,
     MailboxMark,
@@ -57,6 +59,7 @@ from .escalation import EscalationNotifier, IncidentListener
 from .events import async_fire_email_received, async_fire_incident_event
 from .listener import Delivery, ListenerError, RefusalCause, SmtpListener, load_tls_context
 from .mailbox import MailboxReader
+from .people import person_name
 from .recent import RecentEmail, RecentEmails
 from .settings import ListenerSettings
 from .store import IncidentStore, StoreDamage, StoreWriteError
@@ -101,10 +104,11 @@ class EmailIncidentsRuntime:
         self._background_save: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         self._device_ids: dict[str, str | None] = {}
-        # Each platform's way to add the entities of an alert source or a mailbox added while
-        # running.
+        # Each platform's way to add the entities of an alert source, a mailbox or a rotation
+        # added while running.
         self.source_entity_adders: list[Callable[[str], None]] = []
         self.mailbox_entity_adders: list[Callable[[str], None]] = []
+        self.rotation_entity_adders: list[Callable[[str], None]] = []
         self._support_hours_unsub: CALLBACK_TYPE | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._changed_devices: set[str] = set()
@@ -126,7 +130,7 @@ class EmailIncidentsRuntime:
         if (damage := self.store.damage) is not None:
             raise_store_issue(self.hass, damage)
         now = dt_util.utcnow()
-        self.engine.configure(self._source_configs(), self._policies(), now)
+        self.engine.configure(self._source_configs(), self._policies(), now, self._rotations())
         self.last_email = max(self.engine.state.source_last_email.values(), default=None)
         self._track_support_hours(now)
         # Before the first deadline is scheduled: an overdue level runs right after start.
@@ -149,8 +153,9 @@ class EmailIncidentsRuntime:
         incidents stay, and only the entities of added or changed sources hear of it."""
         now = dt_util.utcnow()
         before = self.engine.sources
+        rotations_before = dict(self.engine.rotations)
         sources = self._source_configs()
-        self.engine.configure(sources, self._policies(), now)
+        self.engine.configure(sources, self._policies(), now, self._rotations())
         self._track_support_hours(now)
         changed = [
             source_id
@@ -165,6 +170,14 @@ class EmailIncidentsRuntime:
         for source_id in sources.keys() - before.keys():
             for add_entities in self.source_entity_adders:
                 add_entities(source_id)
+        for rotation_id, rotation in self.engine.rotations.items():
+            if (earlier := rotations_before.get(rotation_id)) is None:
+                for add_entities in self.rotation_entity_adders:
+                    add_entities(rotation_id)
+            elif rotation != earlier:
+                changed.append(rotation_id)
+                if rotation.name != earlier.name and (device_id := self.device_id(rotation_id)):
+                    registry.async_update_device(device_id, name=rotation.name)
         # Removed sources' devices and entities go with their subentries (Home Assistant).
         for source_id in before.keys() - sources.keys():
             self._device_ids.pop(source_id, None)
@@ -248,10 +261,25 @@ class EmailIncidentsRuntime:
             if subentry.subentry_type == SUBENTRY_POLICY
         }
 
+    def _rotations(self) -> dict[str, Rotation]:
+        zone = dt_util.get_default_time_zone()
+        return {
+            subentry_id: rotation_from_data(
+                subentry_id,
+                subentry.data,
+                zone=zone,
+                person_name=lambda person: person_name(self.hass, person),
+            )
+            for subentry_id, subentry in self.entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_ROTATION
+        }
+
     def _restore(self, data: dict[str, Any] | None) -> None:
         now = dt_util.utcnow()
         self.engine.state = state_from_data(data) if data is not None else type(self.engine.state)()
-        self.engine.configure(self.engine.sources, self.engine.policies, now)
+        self.engine.configure(
+            self.engine.sources, self.engine.policies, now, self.engine.rotations
+        )
         self._after_change()
 
     # --- the listener's sink ----------------------------------------------------------------

@@ -8,7 +8,7 @@ one, it fails after the others were changed, naming those that were not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from datetime import datetime
 from typing import Any
@@ -131,24 +131,31 @@ START_MAINTENANCE_SCHEMA = vol.All(
 SOURCE_SCHEMA = vol.Schema({vol.Required(ATTR_SOURCE): cv.string})
 
 
-def _runtime(hass: HomeAssistant) -> EmailIncidentsRuntime:
+def require_runtime(hass: HomeAssistant) -> EmailIncidentsRuntime:
     if (runtime := loaded_runtime(hass)) is not None:
         return runtime
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
 
 
-def _source_id(hass: HomeAssistant, runtime: EmailIncidentsRuntime, source: str) -> str:
-    """An alert source from its subentry id, its device id or its name."""
-    if source in runtime.engine.sources:
-        return source
-    device = dr.async_get(hass).async_get(source)
+def named_subentry(hass: HomeAssistant, names: Mapping[str, str], reference: str) -> str | None:
+    """Which of the subentries (their names by id) a reference means: its subentry id, its
+    device id or its name (case does not matter)."""
+    if reference in names:
+        return reference
+    device = dr.async_get(hass).async_get(reference)
     if device is not None:
         for domain, identifier in device.identifiers:
-            if domain == DOMAIN and identifier in runtime.engine.sources:
+            if domain == DOMAIN and identifier in names:
                 return identifier
-    for source_id, config in runtime.engine.sources.items():
-        if config.name.casefold() == source.casefold():
-            return source_id
+    folded = reference.casefold()
+    return next((key for key, name in names.items() if name.casefold() == folded), None)
+
+
+def _source_id(hass: HomeAssistant, runtime: EmailIncidentsRuntime, source: str) -> str:
+    """An alert source from its subentry id, its device id or its name."""
+    names = {source_id: config.name for source_id, config in runtime.engine.sources.items()}
+    if (source_id := named_subentry(hass, names, source)) is not None:
+        return source_id
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="unknown_source",
@@ -205,7 +212,7 @@ type IncidentChange = Callable[
 
 async def _change_incident(call: ServiceCall, change: IncidentChange) -> None:
     """Apply `change` to the incident the call names, as the calling user."""
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     actor = await _actor(call.hass, call)
     incident_id = call.data[ATTR_INCIDENT_ID]
     await async_apply_change(runtime, lambda now: change(runtime.engine, incident_id, actor, now))
@@ -235,7 +242,7 @@ async def _change_incidents(call: ServiceCall, change: IncidentChange) -> Servic
     """Apply `change` to each incident the call names (one id or a list), in one store write;
     the call's note goes into the timeline of each incident changed. What each did is the
     response; without one, the call fails after the others were changed."""
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     actor = await _actor(call.hass, call)
     named = call.data[ATTR_INCIDENT_ID]
     incident_ids: list[str] = [named] if isinstance(named, str) else named
@@ -299,7 +306,7 @@ async def _accept(call: ServiceCall) -> ServiceResponse:
 async def _resolve(call: ServiceCall) -> ServiceResponse:
     if ATTR_INCIDENT_ID in call.data:
         return await _change_incidents(call, IncidentEngine.resolve)
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     actor = await _actor(call.hass, call)
     if ATTR_KEY not in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="key_required")
@@ -321,7 +328,7 @@ async def _resolve(call: ServiceCall) -> ServiceResponse:
 
 
 async def _create(call: ServiceCall) -> ServiceResponse:
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     actor = await _actor(call.hass, call)
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
     priority = Priority(call.data[ATTR_PRIORITY]) if ATTR_PRIORITY in call.data else None
@@ -348,7 +355,7 @@ async def _add_note(call: ServiceCall) -> None:
 
 
 async def _get(call: ServiceCall) -> ServiceResponse:
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     source_id = (
         _source_id(call.hass, runtime, call.data[ATTR_SOURCE]) if ATTR_SOURCE in call.data else None
     )
@@ -386,7 +393,7 @@ async def _escalate(call: ServiceCall) -> None:
 
 async def _start_maintenance(call: ServiceCall) -> None:
     """A maintenance window: on now, off by itself after the duration or at the time."""
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
     now = dt_util.utcnow()
     if ATTR_DURATION in call.data:
@@ -407,7 +414,7 @@ async def _start_maintenance(call: ServiceCall) -> None:
 
 
 async def _end_maintenance(call: ServiceCall) -> None:
-    runtime = _runtime(call.hass)
+    runtime = require_runtime(call.hass)
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
 
     def change(at: datetime) -> None:

@@ -15,6 +15,7 @@ from typing import Final
 
 from .config import SourceConfig
 from .models import EscalationPolicy, Incident, IncidentStatus
+from .rotation import Rotation
 from .rules import normalise_subject
 from .state import EngineState
 from .text import clean_line
@@ -62,6 +63,7 @@ class IncidentBook:
         self.state = state
         self.sources = dict(sources)
         self.policies = dict(policies)
+        self.rotations: dict[str, Rotation] = {}
         self.limits = limits
         self._open: dict[str, dict[str, Incident]] = {}
         self._open_by_key: _Lookup = {}
