@@ -65,23 +65,18 @@ class RotationSubentryFlow(SavingSubentryFlow):
         if user_input is not None and not (errors := typed_errors(user_input)):
             name = user_input["name"].strip()
             people = list(dict.fromkeys(user_input.get("members") or ()))
-            length = int(user_input["shift_length"])
-            try:
-                first = datetime.fromisoformat(str(user_input.get("first_handover", "")))
-            except ValueError:
-                errors["first_handover"] = "invalid_datetime"
+            # The date-time selector checked it.
+            first = datetime.fromisoformat(str(user_input["first_handover"]))
             if not name:
                 errors["name"] = "empty_value"
             if not people:
                 errors["members"] = "no_members"
-            if not 1 <= length <= MAX_SHIFT_LENGTH:
-                errors["shift_length"] = "out_of_range"
             if not errors:
                 known = {member["person"]: member for member in self._data["members"]}
                 self._data |= {
                     "name": name,
                     "members": [known.get(person, {"person": person}) for person in people],
-                    "shift_length": length,
+                    "shift_length": int(user_input["shift_length"]),
                     "shift_unit": str(user_input["shift_unit"]),
                     "first_handover": first.replace(tzinfo=None, second=0).isoformat(sep=" "),
                 }

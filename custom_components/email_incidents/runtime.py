@@ -277,9 +277,7 @@ class EmailIncidentsRuntime:
     def _restore(self, data: dict[str, Any] | None) -> None:
         now = dt_util.utcnow()
         self.engine.state = state_from_data(data) if data is not None else type(self.engine.state)()
-        self.engine.configure(
-            self.engine.sources, self.engine.policies, now, self.engine.rotations
-        )
+        self.engine.configure(self.engine.sources, self.engine.policies, now, self.engine.rotations)
         self._after_change()
 
     # --- the listener's sink ----------------------------------------------------------------
