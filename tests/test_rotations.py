@@ -116,6 +116,12 @@ async def test_the_sensor_hands_over_at_local_time_across_the_change(
         "next_person": "person.ben",
     }
     assert attributes["overridden"] is False
+    # Moved to London, the handover follows London's 09:00 (BST since 01:00 UTC today).
+    await hass.config.async_update(time_zone="Europe/London")
+    await hass.async_block_till_done()
+    assert _on_call(hass)[1]["until"] == "2027-03-28T08:00:00+00:00"
+    await hass.config.async_update(time_zone="Europe/Berlin")
+    await hass.async_block_till_done()
     await _advance_to(hass, freezer, "2027-03-28T06:59:59+00:00")
     assert _on_call(hass)[0] == "Anna"
     await _advance_to(hass, freezer, "2027-03-28T07:00:00+00:00")

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import STATE_ON
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, STATE_ON
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -144,8 +144,16 @@ class EmailIncidentsRuntime:
         await listener.async_start()
         self.listener = listener
         self._unsubs.append(async_track_time_interval(self.hass, self._async_prune, PRUNE_INTERVAL))
+        # Rotations hand over on the local clock of Home Assistant's time zone.
+        self._unsubs.append(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated)
+        )
         self._schedule_deadline()
         await self._async_apply_mailboxes()
+
+    @callback
+    def _async_core_config_updated(self, _event: Event) -> None:
+        self.async_apply_configuration()
 
     @callback
     def async_apply_configuration(self) -> None:
