@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.email_incidents.core.engine import IncidentEngine
 from custom_components.email_incidents.core.rotation import (
     OnCallOverride,
     Rotation,
@@ -18,6 +19,7 @@ from custom_components.email_incidents.core.rotation import (
     rotation_from_data,
     scheduled,
 )
+from custom_components.email_incidents.core.state import EngineState, state_from_data, state_to_data
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ANNA = RotationMember(person="person.anna", name="Anna", targets=("notify.mobile_app_anna",))
@@ -191,3 +193,23 @@ def test_rotation_from_data(stored: str, expected: datetime) -> None:
     assert built.first_handover == expected
     assert built.members == (ANNA,)
     assert built.shift == timedelta(days=2)
+
+
+def test_the_engine_forgets_overrides_that_ended_or_lost_their_rotation() -> None:
+    engine = IncidentEngine()
+    now = at("2027-03-20T12:00")
+    engine.configure({}, {}, now, {"ops": rotation(), "home": rotation()})
+    engine.set_on_call("ops", "person.ben", now + timedelta(hours=1))
+    engine.set_on_call("home", "person.ben", now + timedelta(hours=3))
+    assert engine.on_call("ops", now).member == BEN  # type: ignore[union-attr]
+    engine.configure({}, {}, now + timedelta(hours=2), {"ops": rotation()})
+    assert engine.state.on_call_overrides == {}
+    assert engine.on_call("home", now) is None
+
+
+def test_overrides_are_stored_with_the_state() -> None:
+    state = EngineState()
+    state.on_call_overrides["ops"] = OnCallOverride(
+        person="person.ben", until=datetime(2027, 3, 21, 17, 0, tzinfo=UTC)
+    )
+    assert state_from_data(state_to_data(state)).on_call_overrides == state.on_call_overrides
