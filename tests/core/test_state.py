@@ -32,6 +32,11 @@ from custom_components.email_incidents.core.state import (
     state_to_data,
     take_changes,
 )
+from custom_components.email_incidents.core.statistics import (
+    DurationSum,
+    IncidentStatistics,
+    SourceStatistics,
+)
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
@@ -217,6 +222,14 @@ def test_schema_0_is_migrated() -> None:
         next_number=3,
         counters={"received": 2},
         maintenance={"ups"},
+        # Stored before statistics were kept: built from the incident.
+        statistics=IncidentStatistics(
+            sources={
+                "nas": SourceStatistics(
+                    opened=1, to_accept={T0.date(): DurationSum(count=1, seconds=300.0)}
+                )
+            }
+        ),
     )
     assert VERSION_0["incidents"].keys() == {"INC-2"}  # the stored data is left alone
     assert state_to_data(state)["version"] == SCHEMA_VERSION
@@ -243,6 +256,7 @@ def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None
         },
         {"version": SCHEMA_VERSION, "counters": ["received"]},
         {"version": SCHEMA_VERSION, "source_last_email": {"nas": "yesterday"}},
+        {"version": SCHEMA_VERSION, "statistics": {"nas": {"opened": 1}}},
         {"version": 0, "incidents": 5},
     ],
     ids=[
@@ -253,6 +267,7 @@ def test_incident_ids_are_never_reused_even_when_the_counter_is_behind() -> None
         "unknown-status",
         "counters-not-a-mapping",
         "bad-time",
+        "statistics-incomplete",
         "version-0-garbage",
     ],
 )

@@ -30,6 +30,7 @@ from .outcomes import (
 from .paging import Pager
 from .routing import Router, forget_old_message_ids, is_duplicate
 from .state import EngineState
+from .statistics import IncidentStatistics
 from .text import clean_line
 
 
@@ -253,6 +254,11 @@ class IncidentEngine:
 
     # --- queries and housekeeping --------------------------------------------------------------
 
+    @property
+    def statistics(self) -> IncidentStatistics:
+        """Per source: incidents opened, and the mean times to accept and to resolve."""
+        return self._book.state.statistics
+
     def get(self, incident_id: str) -> Incident | None:
         return self._book.state.incidents.get(incident_id)
 
@@ -288,6 +294,8 @@ class IncidentEngine:
     def prune(self, now: datetime) -> int:
         """Drop resolved incidents past the retention period or beyond the per-source cap."""
         state = self._book.state
+        # The statistics' days that left their window go too (they outlive the incidents).
+        state.statistics.drop_old(now)
         cutoff = now - self._book.limits.retention
         kept_per_source: dict[str, int] = {}
         doomed: list[str] = []

@@ -167,6 +167,7 @@ class Lifecycle:
             )
         book.state.incidents[incident.id] = incident
         book.add_open(incident)
+        book.state.statistics.opened(incident)
         return incident
 
     def _escalation_active(self, source: SourceConfig, priority: Priority) -> bool:
@@ -184,6 +185,7 @@ class Lifecycle:
         self._book.count_open(incident, 1)
         incident.accepted = now
         incident.accepted_by = actor
+        self._book.state.statistics.accepted(incident, now)
         incident.escalation = None
         self.pager.forget(incident.id)
         self._log(incident, LogKind.ACCEPTED, now, "", actor)
@@ -197,6 +199,8 @@ class Lifecycle:
         self._book.count_open(incident, -1)
         incident.status = IncidentStatus.PENDING
         self._book.count_open(incident, 1)
+        # The accept did not hold: the one that does counts in the time to accept instead.
+        self._book.state.statistics.unaccepted(incident)
         incident.accepted = None
         incident.accepted_by = None
         source = self._book.sources.get(incident.source_id)
@@ -217,6 +221,7 @@ class Lifecycle:
         incident.status = IncidentStatus.RESOLVED
         incident.resolved = now
         incident.resolved_by = actor
+        self._book.state.statistics.resolved(incident, now)
         incident.escalation = None
         self.pager.forget(incident.id)
         self._log(incident, LogKind.RESOLVED, now, "", actor)

@@ -28,6 +28,7 @@ from .models import (
     LogKind,
     Priority,
 )
+from .statistics import IncidentStatistics
 
 SCHEMA_VERSION: Final = 2
 INCIDENT_ID_PREFIX: Final = "INC-"
@@ -62,6 +63,9 @@ class EngineState:
     # When a source's maintenance window ends by itself.
     maintenance_until: dict[str, datetime] = field(default_factory=dict)
     mailbox_marks: dict[str, MailboxMark] = field(default_factory=dict)
+    # Incidents opened and the times to accept and resolve per source, kept up to date by
+    # every change (reading them passes over no incident).
+    statistics: IncidentStatistics = field(default_factory=IncidentStatistics)
     # Not yet taken by `take_changes`: the incidents created, changed or removed, in that
     # order (a dict as an ordered set, so new incidents keep their creation order), and the
     # Message-IDs recorded.
@@ -267,6 +271,7 @@ def meta_to_data(state: EngineState) -> dict[str, Any]:
             key: [mark.uidvalidity, mark.uid, list(mark.unflagged)]
             for key, mark in state.mailbox_marks.items()
         },
+        "statistics": state.statistics.to_data(),
     }
 
 
@@ -394,6 +399,10 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
                 )
                 for k, v in migrated.get("mailbox_marks", {}).items()
             },
+            # A state stored before statistics were kept: built once from its incidents.
+            statistics=IncidentStatistics.from_data(migrated["statistics"])
+            if "statistics" in migrated
+            else IncidentStatistics.from_incidents(incidents),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
@@ -412,10 +421,11 @@ def state_from_readable_data(data: Mapping[str, Any]) -> tuple[EngineState, int]
     except StateError:
         pass
     skipped = 0
+    statistics_read = "statistics" in data
     try:
         state = state_from_data({**data, "incidents": []})
     except StateError:
-        state, skipped = EngineState(), 1
+        state, skipped, statistics_read = EngineState(), 1, False
     stored = data.get("incidents")
     if isinstance(stored, Mapping):
         stored = list(stored.values())
@@ -430,4 +440,7 @@ def state_from_readable_data(data: Mapping[str, Any]) -> tuple[EngineState, int]
             continue
         state.incidents[incident.id] = incident
     state.next_number = max(state.next_number, _after_highest_id(list(state.incidents.values())))
+    if not statistics_read:
+        # As for a state stored before statistics were kept: from the incidents that read.
+        state.statistics = IncidentStatistics.from_incidents(state.incidents.values())
     return state, skipped
