@@ -1,4 +1,5 @@
-"""Sensors: open incidents, status and latest incident per source; counters of the listener."""
+"""Sensors: open incidents, status, latest incident and statistics per source; counters of the
+listener."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_utc_time_change
+from homeassistant.util import dt as dt_util
 
 from .core.models import IncidentStatus
+from .core.statistics import IncidentStatistics, MeanDuration
 from .entity import (
     EmailIncidentsEntity,
     MailboxEntity,
@@ -30,7 +34,7 @@ from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 PARALLEL_UPDATES = 0
 NEWEST_SHOWN = 5
 
-type SourceValue = str | int | datetime | None
+type SourceValue = str | int | float | datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +44,8 @@ class SourceSensorDescription(SensorEntityDescription):
     value_fn: Callable[[EmailIncidentsRuntime, str], SourceValue]
     attributes_fn: Callable[[EmailIncidentsRuntime, str], Mapping[str, Any]] = lambda _r, _s: {}
     changes_with_every_email: bool = False
+    # A mean over a window of days: shown again when a day leaves it, at midnight (UTC).
+    changes_with_the_day: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +98,41 @@ def _latest_attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[s
     }  # fmt: skip
 
 
+def _minutes(mean: MeanDuration | None) -> float | None:
+    """Unknown while no incident is in the window."""
+    return round(mean.mean.total_seconds() / 60, 2) if mean is not None else None
+
+
+def _mean_time(
+    key: str,
+    counted: str,
+    figure: Callable[[IncidentStatistics, str, datetime], MeanDuration | None],
+) -> SourceSensorDescription:
+    """A mean time over the last 30 days in minutes, and how many incidents it is taken over
+    (`counted`). Read from the engine's running sums: no pass over the incidents."""
+
+    def mean(runtime: EmailIncidentsRuntime, source_id: str) -> MeanDuration | None:
+        return figure(runtime.engine.statistics, source_id, dt_util.utcnow())
+
+    def attributes(runtime: EmailIncidentsRuntime, source_id: str) -> dict[str, int]:
+        found = mean(runtime, source_id)
+        return {counted: found.incidents if found is not None else 0}
+
+    return SourceSensorDescription(
+        key=key,
+        translation_key=key,
+        # Accept and resolve rules change it by e-mail too.
+        changes_with_every_email=True,
+        changes_with_the_day=True,
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda runtime, source_id: _minutes(mean(runtime, source_id)),
+        attributes_fn=attributes,
+    )
+
+
 SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
     SourceSensorDescription(
         key="open_incidents",
@@ -116,6 +157,15 @@ SOURCE_SENSORS: tuple[SourceSensorDescription, ...] = (
         options=[status.value for status in IncidentStatus],
         value_fn=_latest,
         attributes_fn=_latest_attributes,
+    ),
+    _mean_time("time_to_accept", "incidents_accepted", IncidentStatistics.time_to_accept),
+    _mean_time("time_to_resolve", "incidents_resolved", IncidentStatistics.time_to_resolve),
+    SourceSensorDescription(
+        key="incidents_opened",
+        translation_key="incidents_opened",
+        changes_with_every_email=True,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda runtime, source_id: runtime.engine.statistics.opened_count(source_id),
     ),
 )
 
@@ -247,6 +297,20 @@ class SourceSensor(EmailIncidentsEntity, SensorEntity):
     def extra_state_attributes(self) -> Mapping[str, Any]:
         assert self.source_id is not None
         return self.entity_description.attributes_fn(self.runtime, self.source_id)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if self.entity_description.changes_with_the_day:
+            self.async_on_remove(
+                async_track_utc_time_change(
+                    self.hass, self._async_new_day, hour=0, minute=0, second=0
+                )
+            )
+
+    @callback
+    def _async_new_day(self, _now: datetime) -> None:
+        """A day left the window: the mean may differ with no incident changed."""
+        self._async_write_if_changed()
 
 
 class MailboxSensor(MailboxEntity, SourceSensor):
