@@ -125,6 +125,7 @@ FIELDS = [
     Field(SUBENTRY_SOURCE, (), basics(), "addresses", is_list=True),
     Field(SUBENTRY_SOURCE, (), basics(), "auto_resolve_minutes", is_number=True),
     Field(SUBENTRY_SOURCE, (), basics(), "expected_interval_minutes", is_number=True),
+    Field(SUBENTRY_SOURCE, (), basics(), "maintenance_max_minutes", is_number=True),
     Field(SUBENTRY_SOURCE, TO_RULE, {**RULE, "header_name": "X-A", "value": "v"}, "header_name"),
     Field(SUBENTRY_SOURCE, TO_RULE, {**RULE, "header_name": "X-A", "value": "v"}, "value"),
     *(

@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
@@ -44,6 +44,7 @@ def basics(**changes: Any) -> dict[str, Any]:
         "strip_reply_tags": True,
         "auto_resolve_minutes": 0,
         "expected_interval_minutes": 0,
+        "maintenance_max_minutes": 0,
         "catch_all": False,
         **changes,
     }
@@ -102,6 +103,7 @@ async def test_new_source_with_filters(hass: HomeAssistant, entry: MockConfigEnt
         "strip_reply_tags": True,
         "auto_resolve_minutes": 0,
         "expected_interval_minutes": 0,
+        "maintenance_max_minutes": 0,
         "support_hours_entity": None,
         "catch_all": False,
     }
@@ -116,6 +118,7 @@ async def test_new_source_with_filters(hass: HomeAssistant, entry: MockConfigEnt
             escalation_policy="policy_oncall",
             auto_resolve_minutes=60.0,
             expected_interval_minutes=1440.0,
+            maintenance_max_minutes=480.0,
             support_hours_entity="schedule.office_hours",
         ),
     )
@@ -164,6 +167,7 @@ async def test_new_source_with_filters(hass: HomeAssistant, entry: MockConfigEnt
         "strip_reply_tags": True,
         "auto_resolve_minutes": 60,
         "expected_interval_minutes": 1440,
+        "maintenance_max_minutes": 480,
         "support_hours_entity": "schedule.office_hours",
         "catch_all": False,
         "filters": [condition(), condition(field="from", value="my-tool@acme.com")],
@@ -222,6 +226,61 @@ async def test_basics_errors(
 
     result = await submit(hass, result, basics())
     assert result["step_id"] == "rules"
+
+
+@pytest.mark.parametrize("value", [-1, -0.5, 10080.5, 10081, 1e9])
+async def test_maintenance_maximum_out_of_range(
+    hass: HomeAssistant, entry: MockConfigEntry, value: float
+) -> None:
+    """0 (no maximum) to a week; the number box says so, and Home Assistant refuses the rest
+    at the field."""
+    result = await start(hass, entry, SUBENTRY_SOURCE)
+    (selector,) = (
+        selector
+        for marker, selector in result["data_schema"].schema.items()
+        if str(marker.schema) == "maintenance_max_minutes"
+    )
+    assert (selector.config["min"], selector.config["max"]) == (0, 10080)
+    with pytest.raises(InvalidData) as refused:
+        await submit(hass, result, basics(maintenance_max_minutes=value))
+    assert list(refused.value.schema_errors) == ["maintenance_max_minutes"]
+    too = "small" if value < 0 else "large"
+    assert refused.value.schema_errors["maintenance_max_minutes"].startswith(
+        f"Value {float(value)} is too {too}"
+    )
+
+    result = await submit(hass, result, basics(maintenance_max_minutes=float("nan")))
+    assert (result["step_id"], result["errors"]) == (
+        "basics",
+        {"maintenance_max_minutes": "invalid_number"},
+    )
+    result = await submit(hass, result, basics(maintenance_max_minutes=10080))
+    result = await choose(hass, result, "save")
+    assert result["data"]["maintenance_max_minutes"] == 10080
+
+
+@pytest.mark.parametrize(
+    "subentries", [[source_subentry(maintenance_max_minutes=480), policy_subentry()]]
+)
+async def test_reconfigure_keeps_the_maintenance_maximum(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    result = await start(hass, entry, SUBENTRY_SOURCE, "source_nas")
+    shown = suggested(result)
+    assert shown["maintenance_max_minutes"] == 480
+    # The form sent back as shown, with another priority.
+    filled = {key: value for key, value in shown.items() if value is not None}
+    result = await submit(hass, result, {**filled, "priority": "low"})
+    result = await choose(hass, result, "save")
+    assert result["reason"] == "reconfigure_successful"
+    data = entry.subentries["source_nas"].data
+    assert (data["priority"], data["maintenance_max_minutes"]) == ("low", 480)
+
+    result = await start(hass, entry, SUBENTRY_SOURCE, "source_nas")
+    assert suggested(result)["maintenance_max_minutes"] == 480
+    result = await submit(hass, result, {**filled, "maintenance_max_minutes": 0})
+    result = await choose(hass, result, "save")
+    assert entry.subentries["source_nas"].data["maintenance_max_minutes"] == 0
 
 
 @pytest.mark.parametrize(
@@ -525,6 +584,7 @@ async def test_reconfigure_source(hass: HomeAssistant, entry: MockConfigEntry) -
         "strip_reply_tags": True,
         "auto_resolve_minutes": 0,
         "expected_interval_minutes": 0,
+        "maintenance_max_minutes": 0,
         "support_hours_entity": None,
         "catch_all": False,
     }
@@ -560,6 +620,7 @@ async def test_reconfigure_source(hass: HomeAssistant, entry: MockConfigEntry) -
         "strip_reply_tags": True,
         "auto_resolve_minutes": 0,
         "expected_interval_minutes": 0,
+        "maintenance_max_minutes": 0,
         "support_hours_entity": None,
         "catch_all": False,
         "filters": [condition(value="ALERT")],

@@ -40,6 +40,7 @@ TEXT_LIMITS: Final = {
 NUMBER_FIELDS: Final = (
     "auto_resolve_minutes",
     "expected_interval_minutes",
+    "maintenance_max_minutes",
     "repeat",
     "delay_minutes",
 )

@@ -56,6 +56,8 @@ from .texts import Texts, async_load_texts
 
 NO_POLICY: Final = "none"
 MAX_MINUTES: Final = 100_000
+# The longest default maintenance a source can have: a week.
+MAX_MAINTENANCE_MINUTES: Final = 10080
 NEW_SOURCE_DEFAULTS: Final[dict[str, Any]] = {
     "priority": Priority.HIGH.value,
     "escalation_policy": None,
@@ -63,6 +65,7 @@ NEW_SOURCE_DEFAULTS: Final[dict[str, Any]] = {
     "strip_reply_tags": True,
     "auto_resolve_minutes": 0,
     "expected_interval_minutes": 0,
+    "maintenance_max_minutes": 0,
     "support_hours_entity": None,
     "catch_all": False,
     "filters": [],
@@ -173,6 +176,7 @@ class AlertSourceSubentryFlow(SavingSubentryFlow):
                 vol.Required("strip_reply_tags"): BooleanSelector(),
                 vol.Required("auto_resolve_minutes"): minutes(MAX_MINUTES),
                 vol.Required("expected_interval_minutes"): minutes(MAX_MINUTES),
+                vol.Required("maintenance_max_minutes"): minutes(MAX_MAINTENANCE_MINUTES),
                 vol.Optional("support_hours_entity"): EntitySelector(
                     EntitySelectorConfig(domain="schedule")
                 ),
@@ -218,6 +222,7 @@ class AlertSourceSubentryFlow(SavingSubentryFlow):
             "escalation_policy": None if policy == NO_POLICY else policy,
             "auto_resolve_minutes": int(user_input["auto_resolve_minutes"]),
             "expected_interval_minutes": int(user_input["expected_interval_minutes"]),
+            "maintenance_max_minutes": int(user_input["maintenance_max_minutes"]),
             "support_hours_entity": user_input.get("support_hours_entity") or None,
         }
 

@@ -34,7 +34,8 @@ async def async_setup_entry(
 
 
 class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):
-    """Stored with the incidents, so it survives restarts."""
+    """Stored with the incidents, so it survives restarts. Turned on, it stays on until turned
+    off, or, when the source has a default maximum, ends by itself after it."""
 
     @property
     def is_on(self) -> bool:
@@ -51,9 +52,17 @@ class MaintenanceSwitch(EmailIncidentsEntity, SwitchEntity):
     async def _async_set(self, enabled: bool) -> None:
         source_id = self.source_id
         assert source_id is not None
+        engine = self.runtime.engine
 
         def change(now: datetime) -> None:
-            self.runtime.engine.set_maintenance(source_id, enabled, now)
+            until = None
+            if enabled and not engine.in_maintenance(source_id):
+                # The source's default maximum, if it has one, makes it a window; maintenance
+                # that is on already keeps its end (or none), also when the option changed.
+                source = engine.sources.get(source_id)
+                if source is not None and source.maintenance_max is not None:
+                    until = now + source.maintenance_max
+            engine.set_maintenance(source_id, enabled, now, until)
 
         await async_apply_change(self.runtime, change)
 

@@ -83,6 +83,7 @@ def test_every_key_of_the_stored_data() -> None:
         "strip_reply_tags": False,
         "auto_resolve_minutes": 90,
         "expected_interval_minutes": 1440,
+        "maintenance_max_minutes": 480,
         "support_hours_entity": "schedule.office",
         "catch_all": True,
     }
@@ -126,6 +127,7 @@ def test_every_key_of_the_stored_data() -> None:
         strip_reply_tags=False,
         auto_resolve_after=timedelta(minutes=90),
         expected_interval=timedelta(days=1),
+        maintenance_max=timedelta(hours=8),
         escalation_policy_id="oncall",
         support_hours_entity="schedule.office",
         catch_all=True,
@@ -141,6 +143,7 @@ def test_empty_rules_and_zero_minutes_mean_off() -> None:
             "key_rules": [],
             "auto_resolve_minutes": 0,
             "expected_interval_minutes": 0,
+            "maintenance_max_minutes": 0,
             "escalation_policy": "",
             "support_hours_entity": "",
         },
@@ -152,9 +155,10 @@ def test_empty_rules_and_zero_minutes_mean_off() -> None:
         config.key_rules,
         config.auto_resolve_after,
         config.expected_interval,
+        config.maintenance_max,
         config.escalation_policy_id,
         config.support_hours_entity,
-    ) == (None, None, (), None, None, None, None)
+    ) == (None, None, (), None, None, None, None, None)
 
 
 @pytest.mark.parametrize(

@@ -410,6 +410,7 @@ def _basics(name: str, address: str, mode: str, policy: str) -> dict[str, Any]:
         "strip_reply_tags": True,
         "auto_resolve_minutes": 0,
         "expected_interval_minutes": 0,
+        "maintenance_max_minutes": 0,
         "catch_all": False,
     }
 

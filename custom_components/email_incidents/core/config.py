@@ -48,6 +48,8 @@ class SourceConfig:
     strip_reply_tags: bool = True
     auto_resolve_after: timedelta | None = None
     expected_interval: timedelta | None = None
+    # How long maintenance turned on by its switch lasts; None: until turned off.
+    maintenance_max: timedelta | None = None
     escalation_policy_id: str | None = None
     support_hours_entity: str | None = None
     catch_all: bool = False
@@ -152,6 +154,7 @@ def source_from_data(source_id: str, data: Mapping[str, Any], *, domain: str) ->
         strip_reply_tags=bool(data.get("strip_reply_tags", True)),
         auto_resolve_after=_minutes(data.get("auto_resolve_minutes")),
         expected_interval=_minutes(data.get("expected_interval_minutes")),
+        maintenance_max=_minutes(data.get("maintenance_max_minutes")),
         escalation_policy_id=data.get("escalation_policy") or None,
         support_hours_entity=data.get("support_hours_entity") or None,
         catch_all=bool(data.get("catch_all", False)),
