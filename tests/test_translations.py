@@ -24,10 +24,12 @@ from custom_components.email_incidents.config_flow import EmailIncidentsConfigFl
 from custom_components.email_incidents.const import (
     SUBENTRY_MAILBOX,
     SUBENTRY_POLICY,
+    SUBENTRY_ROTATION,
     SUBENTRY_SOURCE,
 )
 from custom_components.email_incidents.mailbox_flow import MailboxSubentryFlow
 from custom_components.email_incidents.policy_flow import EscalationPolicySubentryFlow
+from custom_components.email_incidents.rotation_flow import RotationSubentryFlow
 from custom_components.email_incidents.source_flow import AlertSourceSubentryFlow
 
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "email_incidents"
@@ -37,6 +39,7 @@ FLOWS: dict[str, tuple[type[ConfigFlow] | type[ConfigSubentryFlow], Mapping[str,
     SUBENTRY_SOURCE: (AlertSourceSubentryFlow, EN["config_subentries"][SUBENTRY_SOURCE]),
     SUBENTRY_POLICY: (EscalationPolicySubentryFlow, EN["config_subentries"][SUBENTRY_POLICY]),
     SUBENTRY_MAILBOX: (MailboxSubentryFlow, EN["config_subentries"][SUBENTRY_MAILBOX]),
+    SUBENTRY_ROTATION: (RotationSubentryFlow, EN["config_subentries"][SUBENTRY_ROTATION]),
 }
 
 

@@ -14,6 +14,7 @@ from .entity import async_register_devices
 from .listener import ListenerError
 from .panel import async_register_frontend
 from .recent import async_remove_recent_emails
+from .rotation_services import async_setup_rotation_services
 from .runtime import (
     EmailIncidentsConfigEntry,
     EmailIncidentsRuntime,
@@ -41,6 +42,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Actions, the Incidents panel and the card live as long as Home Assistant, whether or not
     the listener is loaded."""
     async_setup_services(hass)
+    async_setup_rotation_services(hass)
     await async_register_frontend(hass)
     async_setup_websocket_api(hass)
     return True

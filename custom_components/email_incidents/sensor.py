@@ -15,20 +15,24 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.event import async_track_utc_time_change
+from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_utc_time_change
 from homeassistant.util import dt as dt_util
 
 from .core.models import IncidentStatus
+from .core.rotation import OnCall
 from .core.statistics import IncidentStatistics, MeanDuration
 from .entity import (
     EmailIncidentsEntity,
     MailboxEntity,
+    RotationEntity,
     async_add_mailbox_entities,
+    async_add_rotation_entities,
     async_add_source_entities,
 )
 from .events import cut, incident_data
+from .people import person_name
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
 PARALLEL_UPDATES = 0
@@ -245,6 +249,37 @@ MAILBOX_SENSORS: tuple[SourceSensorDescription, ...] = (
 )
 
 
+def _on_call(runtime: EmailIncidentsRuntime, rotation_id: str) -> OnCall | None:
+    return runtime.engine.on_call(rotation_id, dt_util.utcnow())
+
+
+def _on_call_name(runtime: EmailIncidentsRuntime, rotation_id: str) -> str | None:
+    current = _on_call(runtime, rotation_id)
+    return person_name(runtime.hass, current.member.person) if current is not None else None
+
+
+def _on_call_attributes(runtime: EmailIncidentsRuntime, rotation_id: str) -> dict[str, Any]:
+    if (current := _on_call(runtime, rotation_id)) is None:
+        return {}
+    return {
+        "person": current.member.person,
+        "until": current.until.isoformat(),
+        "next": person_name(runtime.hass, current.next_member.person),
+        "next_person": current.next_member.person,
+        "overridden": current.overridden,
+    }
+
+
+ROTATION_SENSORS: tuple[SourceSensorDescription, ...] = (
+    SourceSensorDescription(
+        key="on_call",
+        translation_key="on_call",
+        value_fn=_on_call_name,
+        attributes_fn=_on_call_attributes,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EmailIncidentsConfigEntry,
@@ -264,6 +299,13 @@ async def async_setup_entry(
         async_add_entities,
         lambda runtime, mailbox_id: (
             MailboxSensor(runtime, description, mailbox_id) for description in MAILBOX_SENSORS
+        ),
+    )
+    async_add_rotation_entities(
+        entry,
+        async_add_entities,
+        lambda runtime, rotation_id: (
+            RotationSensor(runtime, description, rotation_id) for description in ROTATION_SENSORS
         ),
     )
 
@@ -316,3 +358,43 @@ class SourceSensor(EmailIncidentsEntity, SensorEntity):
 class MailboxSensor(MailboxEntity, SourceSensor):
     """A mailbox's sensor: the device and availability of a mailbox, the value of its
     description."""
+
+
+class RotationSensor(RotationEntity, SourceSensor):
+    """A rotation's sensor, written again at each handover and when an override ends."""
+
+    _handover_unsub: CALLBACK_TYPE | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.source_id in self.runtime.engine.rotations
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_handover)
+        self._schedule_handover()
+
+    @callback
+    def _async_write_if_changed(self) -> None:
+        super()._async_write_if_changed()
+        self._schedule_handover()
+
+    @callback
+    def _schedule_handover(self) -> None:
+        self._cancel_handover()
+        assert self.source_id is not None
+        if (current := _on_call(self.runtime, self.source_id)) is not None:
+            self._handover_unsub = async_track_point_in_utc_time(
+                self.hass, self._async_handover, current.until
+            )
+
+    @callback
+    def _async_handover(self, _now: datetime) -> None:
+        self._handover_unsub = None
+        self._async_write_if_changed()
+
+    @callback
+    def _cancel_handover(self) -> None:
+        if self._handover_unsub is not None:
+            self._handover_unsub()
+            self._handover_unsub = None

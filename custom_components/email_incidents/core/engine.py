@@ -28,6 +28,7 @@ from .outcomes import (
     incident_event,
 )
 from .paging import Pager
+from .rotation import OnCall, OnCallOverride, Rotation, on_call
 from .routing import Router, forget_old_message_ids, is_duplicate
 from .state import EngineState
 from .statistics import IncidentStatistics
@@ -77,6 +78,26 @@ class IncidentEngine:
         return self._book.policy_of(self._book.sources.get(source_id))
 
     @property
+    def rotations(self) -> Mapping[str, Rotation]:
+        return self._book.rotations
+
+    def on_call(self, rotation_id: str, now: datetime) -> OnCall | None:
+        """Who is on call in a rotation at `now` (None: no such rotation, or no members)."""
+        rotation = self._book.rotations.get(rotation_id)
+        if rotation is None:
+            return None
+        return on_call(rotation, now, self._book.state.on_call_overrides.get(rotation_id))
+
+    def set_on_call(self, rotation_id: str, person: str, until: datetime) -> None:
+        """Put a member of a rotation on call until a moment (the caller checks that the
+        rotation has that member); the schedule goes on underneath."""
+        self._book.state.on_call_overrides[rotation_id] = OnCallOverride(person=person, until=until)
+
+    def end_on_call_override(self, rotation_id: str) -> None:
+        """Back to the schedule now."""
+        self._book.state.on_call_overrides.pop(rotation_id, None)
+
+    @property
     def limits(self) -> EngineLimits:
         return self._book.limits
 
@@ -85,10 +106,16 @@ class IncidentEngine:
         sources: Mapping[str, SourceConfig],
         policies: Mapping[str, EscalationPolicy],
         now: datetime,
+        rotations: Mapping[str, Rotation] | None = None,
     ) -> None:
         """Apply a changed configuration; incidents stay, heartbeats start counting now."""
         self._book.sources = dict(sources)
         self._book.policies = dict(policies)
+        self._book.rotations = dict(rotations or {})
+        overrides = self._book.state.on_call_overrides
+        for rotation_id, override in list(overrides.items()):
+            if rotation_id not in self._book.rotations or override.until <= now:
+                del overrides[rotation_id]
         self._router = Router(self._book.sources)
         self._index_open()  # subjects are compared the way each source's settings say
         for source in self._book.sources.values():

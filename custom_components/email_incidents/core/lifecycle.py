@@ -32,6 +32,7 @@ from .models import (
 )
 from .outcomes import IncidentError, IncidentEvent, IncidentEventType, Outcome, incident_event
 from .paging import PageDecision, Pager
+from .rotation import ROTATION_TARGET_PREFIX, page_targets
 from .state import INCIDENT_ID_PREFIX
 from .text import TRUNCATION_MARK, clean_line, clean_text, human_interval
 
@@ -355,19 +356,24 @@ class Lifecycle:
         incident.escalation_level = step.level
         source = self._book.sources.get(incident.source_id)
         source_name = source.name if source is not None else incident.source_id
+        paged = page_targets(
+            step.targets, self._book.rotations, self._book.state.on_call_overrides, now
+        )
         bundled = tuple(
             target
-            for target in step.targets
+            for target in paged.targets
             if self.pager.page(target, incident.id, source_name, policy.bundling, now)
             is PageDecision.BUNDLED
         )
+        named = [target for target in step.targets if not target.startswith(ROTATION_TARGET_PREFIX)]
+        named += paged.through_rotations
         self._log(
             incident,
             LogKind.ESCALATED,
             now,
             f"escalated to level {step.level}"
             + (f" (round {step.round + 1})" if step.round else "")
-            + (f": {', '.join(step.targets)}" if step.targets else ""),
+            + (f": {', '.join(named)}" if named else ""),
             actor,
         )
         return IncidentEvent(
@@ -376,7 +382,7 @@ class Lifecycle:
             at=now,
             actor=actor,
             level=step.level,
-            targets=step.targets,
+            targets=paged.targets,
             round=step.round,
             details=incident.details,
             bundled=bundled,

@@ -28,6 +28,7 @@ from .models import (
     LogKind,
     Priority,
 )
+from .rotation import OnCallOverride
 from .statistics import IncidentStatistics
 
 SCHEMA_VERSION: Final = 2
@@ -66,6 +67,8 @@ class EngineState:
     # Incidents opened and the times to accept and resolve per source, kept up to date by
     # every change (reading them passes over no incident).
     statistics: IncidentStatistics = field(default_factory=IncidentStatistics)
+    # Members put on call by hand, per rotation.
+    on_call_overrides: dict[str, OnCallOverride] = field(default_factory=dict)
     # Not yet taken by `take_changes`: the incidents created, changed or removed, in that
     # order (a dict as an ordered set, so new incidents keep their creation order), and the
     # Message-IDs recorded.
@@ -272,6 +275,10 @@ def meta_to_data(state: EngineState) -> dict[str, Any]:
             for key, mark in state.mailbox_marks.items()
         },
         "statistics": state.statistics.to_data(),
+        "on_call_overrides": {
+            key: [override.person, override.until.isoformat()]
+            for key, override in state.on_call_overrides.items()
+        },
     }
 
 
@@ -403,6 +410,10 @@ def state_from_data(data: Mapping[str, Any]) -> EngineState:
             statistics=IncidentStatistics.from_data(migrated["statistics"])
             if "statistics" in migrated
             else IncidentStatistics.from_incidents(incidents),
+            on_call_overrides={
+                str(k): OnCallOverride(person=str(v[0]), until=datetime.fromisoformat(v[1]))
+                for k, v in migrated.get("on_call_overrides", {}).items()
+            },
         )
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StateError(f"unreadable incident state: {err!r}") from err
