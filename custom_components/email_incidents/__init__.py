@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN, LOGGER, SUBENTRY_SOURCE
 from .core.config import SOURCE_DATA_VERSION, upgrade_source_data
 from .entity import async_register_devices
+from .intents import async_setup_intents
 from .listener import ListenerError
 from .panel import async_register_frontend
 from .recent import async_remove_recent_emails
@@ -39,9 +40,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Actions, the Incidents panel and the card live as long as Home Assistant, whether or not
-    the listener is loaded."""
+    """Actions, Assist intents, the Incidents panel and the card live as long as Home Assistant,
+    whether or not the listener is loaded."""
     async_setup_services(hass)
+    async_setup_intents(hass)
     async_setup_rotation_services(hass)
     await async_register_frontend(hass)
     async_setup_websocket_api(hass)

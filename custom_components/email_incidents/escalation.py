@@ -75,7 +75,7 @@ def _counted(texts: Texts, unit: str, count: int) -> str:
     return texts("notification", f"{unit}_one" if count == 1 else f"{unit}_other", count=count)
 
 
-def _age(texts: Texts, age: timedelta) -> str:
+def age_words(texts: Texts, age: timedelta) -> str:
     """ "less than a minute", "5 minutes", "2 hours", "1 day": whole days or hours if exact."""
     minutes = int(age.total_seconds() // 60)
     if minutes < 1:
@@ -100,7 +100,7 @@ def escalation_notification(event: IncidentEvent, source_name: str, texts: Texts
         texts(
             "notification",
             "open_for",
-            age=_age(texts, event.at - incident.created),
+            age=age_words(texts, event.at - incident.created),
             emails=_counted(texts, "email", incident.email_count),
         ),
         level,

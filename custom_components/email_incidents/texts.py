@@ -1,6 +1,7 @@
-"""Texts the integration builds in code (rule summaries, the rule tester, notifications), in the
-language Home Assistant is set to, from the `selector` section of translations/<language>.json
-(English where a translation lacks a text).
+"""Texts the integration builds in code (rule summaries, the rule tester, notifications, Assist
+answers), in the language Home Assistant is set to (an Assist answer in the language it was
+asked in), from the `selector` section of translations/<language>.json (English where a
+translation lacks a text).
 
 They live with the selector options because many are just that (field and operator names), and
 the others are phrases with placeholders that no form shows on its own.
@@ -29,6 +30,10 @@ class Texts:
         return text.format(**placeholders) if placeholders else text
 
 
-async def async_load_texts(hass: HomeAssistant) -> Texts:
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+async def async_load_texts(hass: HomeAssistant, language: str | None = None) -> Texts:
+    """The texts in `language` (an Assist answer is in the language it was asked in), else in
+    the language Home Assistant is set to."""
+    strings = await async_get_translations(
+        hass, language or hass.config.language, "selector", {DOMAIN}
+    )
     return Texts(strings)
