@@ -23,3 +23,16 @@ def test_scripts_develop_config_loads_automations_saved_in_the_ui(tmp_path: Path
     subprocess.run(seed, check=True, capture_output=True)  # a second start keeps the file
     automations = load_yaml_dict(tmp_path / "configuration.yaml")["automation"]
     assert [automation["alias"] for automation in automations] == ["Saved in the UI"]
+
+
+def test_scripts_develop_places_the_assist_sentences(tmp_path: Path) -> None:
+    """Where the README tells users to put them, current with the working tree."""
+    shutil.copy(REPO_ROOT / "config" / "configuration.yaml", tmp_path)
+    seed = [sys.executable, str(REPO_ROOT / "scripts" / "seed_develop.py"), str(tmp_path)]
+    for _ in range(2):  # a second start replaces them
+        subprocess.run(seed, check=True, capture_output=True)
+    shipped = REPO_ROOT / "custom_components" / "email_incidents" / "custom_sentences"
+    for language in ("en", "de"):
+        placed = tmp_path / "custom_sentences" / language / "email_incidents.yaml"
+        assert placed.read_text("utf-8") == (shipped / language / placed.name).read_text("utf-8")
+    assert "conversation" in load_yaml_dict(tmp_path / "configuration.yaml")
