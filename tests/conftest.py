@@ -24,6 +24,7 @@ from custom_components.email_incidents.const import (
     CONF_PORT,
     DOMAIN,
     SUBENTRY_POLICY,
+    SUBENTRY_ROTATION,
     SUBENTRY_SOURCE,
 )
 from tests.servers.dovecot import certificate_files
@@ -162,6 +163,44 @@ def policy_subentry(
         title=name,
         unique_id=None,
     )
+
+
+def rotation_subentry(
+    name: str = "Ops",
+    subentry_id: str = "rotation_ops",
+    first_handover: str = "2027-03-27 09:00:00",
+    **data: Any,
+) -> ConfigSubentryData:
+    """Anna and Ben taking turns daily (their phones: notify.mobile_app_<name>_s_phone)."""
+    return ConfigSubentryData(
+        data={
+            "name": name,
+            "members": [
+                {"person": "person.anna", "targets": ["notify.mobile_app_anna_s_phone"]},
+                {"person": "person.ben", "targets": ["notify.mobile_app_ben_s_phone"]},
+            ],
+            "shift_length": 1,
+            "shift_unit": "days",
+            "first_handover": first_handover,
+            **data,
+        },
+        subentry_id=subentry_id,
+        subentry_type=SUBENTRY_ROTATION,
+        title=name,
+        unique_id=None,
+    )
+
+
+def add_people(hass: HomeAssistant) -> None:
+    """Anna and Ben, each a person with a user and a phone of the companion app."""
+    for person, name in (("anna", "Anna"), ("ben", "Ben")):
+        user_id = f"user_{person}"
+        hass.states.async_set(
+            f"person.{person}", "home", {"friendly_name": name, "user_id": user_id}
+        )
+        MockConfigEntry(
+            domain="mobile_app", data={"user_id": user_id, "device_name": f"{name}'s Phone"}
+        ).add_to_hass(hass)
 
 
 @pytest.fixture

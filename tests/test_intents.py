@@ -27,14 +27,16 @@ from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import Actor, ActorKind, IncidentStatus
 from custom_components.email_incidents.intents import (
     INTENT_ACCEPT,
+    INTENT_ON_CALL,
     INTENT_OPEN,
     INTENT_RESOLVE,
     AcceptIncidentIntentHandler,
+    OnCallIntentHandler,
     OpenIncidentsIntentHandler,
     ResolveIncidentIntentHandler,
 )
 
-from .conftest import TWO_SOURCES, FailingDisk
+from .conftest import TWO_SOURCES, FailingDisk, add_people, rotation_subentry
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -398,6 +400,70 @@ async def test_the_built_in_agent_with_the_shipped_sentences(
     ]
 
 
+# Thursday 26 November 2026, 02:00 in Los Angeles (the test Home Assistant's time zone): the
+# weekly rotation handed over to Anna on Monday at 09:00 and hands over to Ben next Monday.
+WEEKLY_OPS = rotation_subentry(first_handover="2026-11-23 09:00:00", shift_unit="weeks")
+
+
+@pytest.mark.parametrize("subentries", [[*TWO_SOURCES, WEEKLY_OPS]])
+@pytest.mark.usefixtures("conversation")
+async def test_who_is_on_call(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    anna: User,
+) -> None:
+    add_people(hass)
+    response = await _ask(hass, INTENT_ON_CALL)
+    assert response.response_type is intent.IntentResponseType.QUERY_ANSWER
+    assert _speech(response) == "Anna is on call for Ops until Monday 09:00, then Ben."
+    assert response.speech_slots["on_call"] == [
+        {
+            "rotation": "Ops",
+            "person": "Anna",
+            "person_entity_id": "person.anna",
+            "until": "2026-11-30T17:00:00+00:00",
+            "next": "Ben",
+            "overridden": False,
+        }
+    ]
+    response = await _ask(hass, INTENT_ON_CALL, language="de", rotation="ops")
+    assert _speech(response) == "Anna hat Bereitschaft für Ops bis Montag 09:00, danach Ben."
+    assert _failed(await _ask(hass, INTENT_ON_CALL, rotation="Home")) == (
+        "There is no rotation Home."
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "set_on_call",
+        {"rotation": "Ops", "member": "person.ben", "duration": {"hours": 3}},
+        blocking=True,
+    )
+
+    refresh_token = await hass.auth.async_create_refresh_token(anna, "client")
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
+
+    async def say(text: str, language: str = "en") -> str:
+        await client.send_json_auto_id(
+            {"type": "conversation/process", "text": text, "language": language}
+        )
+        message = await client.receive_json()
+        assert message["success"], message
+        speech: str = message["result"]["response"]["speech"]["plain"]["speech"]
+        return speech
+
+    assert await say("who is on call") == "Ben is on call for Ops until 05:00, then Anna."
+    assert await say("who is on call for Ops") == "Ben is on call for Ops until 05:00, then Anna."
+    assert await say("wer hat gerade Bereitschaft", "de") == (
+        "Ben hat Bereitschaft für Ops bis 05:00, danach Anna."
+    )
+
+
+async def test_who_is_on_call_without_rotations(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    assert _failed(await _ask(hass, INTENT_ON_CALL)) == "There are no rotations."
+
+
 def _openapi(schema: Any, serializer: Any) -> Any:
     """A tool's parameters as an LLM-based agent sends them to its model."""
     if importlib.util.find_spec("probatio") is not None:  # 2026.x: probatio, not voluptuous
@@ -435,6 +501,7 @@ async def test_the_llm_platform_offers_the_intents_of_the_integration(
         ("email_incidents__EmailIncidentsOpen", "Open incidents", DOMAIN),
         ("email_incidents__EmailIncidentsAccept", "Accept incident", DOMAIN),
         ("email_incidents__EmailIncidentsResolve", "Resolve incident", DOMAIN),
+        ("email_incidents__EmailIncidentsOnCall", "Who is on call", DOMAIN),
     ]
     assert offered.prompt is None
     assert llm_platform.async_get_tools(hass, _llm_context(anna), "another_api") is None
@@ -463,6 +530,7 @@ async def test_llm_agents_are_offered_the_intents_as_tools(
         OpenIncidentsIntentHandler(),
         AcceptIncidentIntentHandler(),
         ResolveIncidentIntentHandler(),
+        OnCallIntentHandler(),
     ):
         assert tool(handler.intent_type).description == handler.description
         if platforms:
@@ -494,6 +562,9 @@ async def test_llm_agents_are_offered_the_intents_as_tools(
         },
     }
     assert parameters(INTENT_RESOLVE) == parameters(INTENT_ACCEPT)
+    assert parameters(INTENT_ON_CALL)["properties"] == {
+        "rotation": {**text, "description": "Name of a rotation, e.g. Ops; leave out for all"}
+    }
     for intent_type in (INTENT_OPEN, INTENT_ACCEPT):
         assert not parameters(intent_type).get("required")  # every slot may be left out
 

@@ -5,7 +5,6 @@ of the on-call actions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -24,7 +23,7 @@ from custom_components.email_incidents.const import DOMAIN, SUBENTRY_ROTATION
 from custom_components.email_incidents.core.models import LogKind
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 
-from .conftest import make_email, policy_subentry, source_subentry
+from .conftest import add_people, make_email, policy_subentry, rotation_subentry, source_subentry
 from .entity_helpers import SendEmail
 from .flow_driver import options, start, submit, suggested
 
@@ -38,39 +37,11 @@ ANNA_PHONE = "notify.mobile_app_anna_s_phone"
 BEN_PHONE = "notify.mobile_app_ben_s_phone"
 
 
-def rotation_subentry(**data: Any) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data={
-            "name": "Ops",
-            "members": [
-                {"person": "person.anna", "targets": [ANNA_PHONE]},
-                {"person": "person.ben", "targets": [BEN_PHONE]},
-            ],
-            "shift_length": 1,
-            "shift_unit": "days",
-            "first_handover": "2027-03-27 09:00:00",
-            **data,
-        },
-        subentry_id=ROTATION_ID,
-        subentry_type=SUBENTRY_ROTATION,
-        title="Ops",
-        unique_id=None,
-    )
-
-
 @pytest.fixture(autouse=True)
-async def berlin(hass: HomeAssistant) -> AsyncGenerator[None]:
+async def berlin(hass: HomeAssistant) -> None:
     """Home Assistant in Berlin, with two people, each with a phone of the companion app."""
     await hass.config.async_set_time_zone("Europe/Berlin")
-    for person, name, user_id in (("anna", "Anna", "user_anna"), ("ben", "Ben", "user_ben")):
-        hass.states.async_set(
-            f"person.{person}", "home", {"friendly_name": name, "user_id": user_id}
-        )
-        MockConfigEntry(
-            domain="mobile_app",
-            data={"user_id": user_id, "device_name": f"{name}'s Phone"},
-        ).add_to_hass(hass)
-    return
+    add_people(hass)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from .core.outcomes import IncidentError, IncidentEvent
 from .core.state import INCIDENT_ID_PREFIX
 from .escalation import age_words
 from .events import incident_data
+from .people import person_name
 from .runtime import EmailIncidentsRuntime, loaded_runtime
 from .services import async_user_actor
 from .store import StoreWriteError
@@ -38,10 +39,12 @@ from .texts import Texts, async_load_texts
 INTENT_OPEN = "EmailIncidentsOpen"
 INTENT_ACCEPT = "EmailIncidentsAccept"
 INTENT_RESOLVE = "EmailIncidentsResolve"
+INTENT_ON_CALL = "EmailIncidentsOnCall"
 
 SLOT_SOURCE = "source"
 SLOT_NUMBER = "number"
 SLOT_KEY = "key"
+SLOT_ROTATION = "rotation"
 
 # The texts of the answers: translations/<language>.json, selector.assist.options.
 TEXTS = "assist"
@@ -77,7 +80,15 @@ class SpokenError(Exception):
 
     # What the answer's error code says: the request named nothing that exists or is open.
     NOTHING_MATCHED = frozenset(
-        {"unknown_source", "unknown_incident", "no_key_open", "no_key_open_for", "ambiguous_key"}
+        {
+            "unknown_source",
+            "unknown_incident",
+            "no_key_open",
+            "no_key_open_for",
+            "ambiguous_key",
+            "unknown_rotation",
+            "no_rotations",
+        }
     )
 
     def __init__(self, reason: str, **placeholders: Any) -> None:
@@ -298,6 +309,99 @@ class ResolveIncidentIntentHandler(IncidentChangeIntentHandler):
         return engine.resolve(incident_id, actor, now)
 
 
+class OnCallIntentHandler(EmailIncidentsIntentHandler):
+    """ "Who is on call [for Ops]?": the person, until when, and who is next, of one rotation
+    or of each."""
+
+    intent_type = INTENT_ON_CALL
+    title = "Who is on call"
+    description = (
+        "Tells who is on call in the rotations of Email Incidents (or in one rotation): the "
+        "person, until when, and who takes over then"
+    )
+
+    @property
+    def slot_schema(self) -> dict[vol.Optional, Any]:
+        return {
+            vol.Optional(
+                SLOT_ROTATION, description="Name of a rotation, e.g. Ops; leave out for all"
+            ): vol.All(str, vol.Length(min=1))
+        }
+
+    async def async_answer(
+        self,
+        runtime: EmailIncidentsRuntime,
+        intent_obj: intent.Intent,
+        slots: dict[str, Any],
+        texts: Texts,
+        response: intent.IntentResponse,
+    ) -> None:
+        rotations = runtime.engine.rotations
+        if SLOT_ROTATION in slots:
+            said = slots[SLOT_ROTATION]["value"]
+            folded = said.strip().casefold()
+            rotation_ids = [
+                key for key, value in rotations.items() if value.name.casefold() == folded
+            ]
+            if not rotation_ids:
+                raise SpokenError("unknown_rotation", rotation=said)
+        elif not (rotation_ids := sorted(rotations, key=lambda key: rotations[key].name)):
+            raise SpokenError("no_rotations")
+        now = dt_util.utcnow()
+        sentences: list[str] = []
+        answers: list[dict[str, Any]] = []
+        for rotation_id in rotation_ids:
+            name = rotations[rotation_id].name
+            current = runtime.engine.on_call(rotation_id, now)
+            if current is None:
+                sentences.append(texts(TEXTS, "nobody_on_call", rotation=name))
+                continue
+            person = person_name(intent_obj.hass, current.member.person)
+            following = person_name(intent_obj.hass, current.next_member.person)
+            sentences.append(
+                texts(
+                    TEXTS,
+                    "on_call",
+                    person=person,
+                    rotation=name,
+                    until=spoken_moment(texts, current.until, now),
+                    next=following,
+                )
+            )
+            answers.append(
+                {
+                    "rotation": name,
+                    "person": person,
+                    "person_entity_id": current.member.person,
+                    "until": current.until.isoformat(),
+                    "next": following,
+                    "overridden": current.overridden,
+                }
+            )
+        response.response_type = intent.IntentResponseType.QUERY_ANSWER
+        response.async_set_speech(" ".join(sentences))
+        response.async_set_speech_slots({"on_call": answers})
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def spoken_moment(texts: Texts, moment: datetime, now: datetime) -> str:
+    """A moment as said in Home Assistant's time zone: "09:00" today, "tomorrow 09:00",
+    "Monday 09:00" within the week, else its date."""
+    local, today = dt_util.as_local(moment), dt_util.as_local(now).date()
+    time = local.strftime("%H:%M")
+    days = (local.date() - today).days
+    if days == 0:
+        return time
+    if days == 1:
+        return texts(TEXTS, "until_tomorrow", time=time)
+    if days < len(WEEKDAYS):
+        weekday = texts(TEXTS, WEEKDAYS[local.weekday()])
+        return texts(TEXTS, "until_weekday", weekday=weekday, time=time)
+    return texts(TEXTS, "until_date", date=local.date().isoformat(), time=time)
+
+
 def named_source(runtime: EmailIncidentsRuntime, name: str) -> str:
     """The alert source with this name (case does not matter); SpokenError if none has it."""
     folded = name.strip().casefold()
@@ -370,5 +474,6 @@ def async_setup_intents(hass: HomeAssistant) -> None:
         OpenIncidentsIntentHandler(),
         AcceptIncidentIntentHandler(),
         ResolveIncidentIntentHandler(),
+        OnCallIntentHandler(),
     ):
         intent.async_register(hass, handler)
