@@ -80,7 +80,8 @@ async def test_setup_creates_the_devices(
             (f"source_nas_{key}", "source_nas")
             for key in (
                 "problem", "open_incidents", "status", "latest_incident", "incident_events",
-                "incidents", "maintenance", "send_test_email",
+                "incidents", "maintenance", "send_test_email", "time_to_accept",
+                "time_to_resolve", "incidents_opened",
             )
         },
     }  # fmt: skip

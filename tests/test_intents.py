@@ -4,6 +4,7 @@ and German) and the Assist API that LLM-based agents use."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import importlib.util
 from pathlib import Path
@@ -321,16 +322,11 @@ async def conversation(hass: HomeAssistant, setup_integration: MockConfigEntry) 
     assert await async_setup_component(hass, "conversation", {})
 
 
-@pytest.mark.usefixtures("conversation")
-async def test_the_built_in_agent_with_the_shipped_sentences(
-    hass: HomeAssistant,
-    setup_integration: MockConfigEntry,
-    send_email: SendEmail,
-    hass_ws_client: WebSocketGenerator,
-    freezer: Any,
-    anna: User,
-) -> None:
-    refresh_token = await hass.auth.async_create_refresh_token(anna, "client")
+async def _speaker(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, user: User
+) -> Callable[..., Awaitable[str]]:
+    """Says a sentence to the built-in agent as `user` (conversation/process); its answer."""
+    refresh_token = await hass.auth.async_create_refresh_token(user, "client")
     client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
 
     async def say(text: str, language: str = "en") -> str:
@@ -342,6 +338,20 @@ async def test_the_built_in_agent_with_the_shipped_sentences(
         await hass.async_block_till_done()
         speech: str = message["result"]["response"]["speech"]["plain"]["speech"]
         return speech
+
+    return say
+
+
+@pytest.mark.usefixtures("conversation")
+async def test_the_built_in_agent_with_the_shipped_sentences(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    send_email: SendEmail,
+    hass_ws_client: WebSocketGenerator,
+    freezer: Any,
+    anna: User,
+) -> None:
+    say = await _speaker(hass, hass_ws_client, anna)
 
     assert await say("what incidents are open") == "No open incidents."
     assert await say("welche Vorfälle sind offen", "de") == "Keine offenen Vorfälle."
@@ -439,17 +449,7 @@ async def test_who_is_on_call(
         blocking=True,
     )
 
-    refresh_token = await hass.auth.async_create_refresh_token(anna, "client")
-    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
-
-    async def say(text: str, language: str = "en") -> str:
-        await client.send_json_auto_id(
-            {"type": "conversation/process", "text": text, "language": language}
-        )
-        message = await client.receive_json()
-        assert message["success"], message
-        speech: str = message["result"]["response"]["speech"]["plain"]["speech"]
-        return speech
+    say = await _speaker(hass, hass_ws_client, anna)
 
     assert await say("who is on call") == "Ben is on call for Ops until 05:00, then Anna."
     assert await say("who is on call for Ops") == "Ben is on call for Ops until 05:00, then Anna."

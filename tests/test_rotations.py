@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -23,7 +24,14 @@ from custom_components.email_incidents.const import DOMAIN, SUBENTRY_ROTATION
 from custom_components.email_incidents.core.models import LogKind
 from custom_components.email_incidents.runtime import EmailIncidentsRuntime
 
-from .conftest import add_people, make_email, policy_subentry, rotation_subentry, source_subentry
+from .conftest import (
+    add_people,
+    find_device,
+    make_email,
+    policy_subentry,
+    rotation_subentry,
+    source_subentry,
+)
 from .entity_helpers import SendEmail
 from .flow_driver import options, start, submit, suggested
 
@@ -69,6 +77,13 @@ async def _advance_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, momen
     await hass.async_block_till_done()
 
 
+async def _open_incident(hass: HomeAssistant, send_email: SendEmail, subject: str) -> None:
+    """An incident over SMTP; its level 1 runs at the deadline that is due now."""
+    assert await send_email(make_email(subject=subject)) == {}
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
 def _on_call(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
     state = hass.states.get(SENSOR)
     assert state is not None
@@ -108,9 +123,7 @@ async def test_a_level_pages_only_whoever_is_on_call(
     send_email: SendEmail,
     phones: dict[str, list[ServiceCall]],
 ) -> None:
-    assert await send_email(make_email(subject="Disk failure")) == {}
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _open_incident(hass, send_email, "Disk failure")
     assert (len(phones[ANNA_PHONE]), len(phones[BEN_PHONE])) == (1, 0)
     runtime: EmailIncidentsRuntime = setup_integration.runtime_data
     (incident,) = runtime.engine.incidents()
@@ -118,9 +131,7 @@ async def test_a_level_pages_only_whoever_is_on_call(
     assert escalated == [f"escalated to level 1: Ops: Anna ({ANNA_PHONE})"]
 
     await _advance_to(hass, freezer, "2027-03-28T07:00:00+00:00")
-    assert await send_email(make_email(subject="Fan failure")) == {}
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _open_incident(hass, send_email, "Fan failure")
     assert (len(phones[ANNA_PHONE]), len(phones[BEN_PHONE])) == (1, 1)
 
 
@@ -146,9 +157,7 @@ async def test_an_override_wins_until_it_ends_also_across_a_restart(
     )
     # At the override's end the schedule names Ben too (his shift began at 07:00 UTC).
     assert attributes["next"] == "Ben"
-    assert await send_email(make_email(subject="Disk failure")) == {}
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _open_incident(hass, send_email, "Disk failure")
     assert (len(phones[ANNA_PHONE]), len(phones[BEN_PHONE])) == (0, 1)
 
     assert await hass.config_entries.async_unload(setup_integration.entry_id)
@@ -275,4 +284,6 @@ async def test_add_a_rotation_and_page_it_from_a_policy(
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
     assert entry.subentries[subentry_id].title == "Ops team"
+    device = find_device(dr.async_get(hass), entry.entry_id, subentry_id)
+    assert (device.name, device.model) == ("Ops team", "Rotation")
     assert _on_call(hass)[0] == "Ben"

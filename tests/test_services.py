@@ -536,6 +536,7 @@ async def test_services_yaml_matches_the_schemas(hass: HomeAssistant) -> None:
     assert set(descriptions) == set(registered) == {
         "accept_incident", "resolve_incident", "create_incident", "add_note", "get_incidents",
         "snooze_incident", "escalate_incident", "start_maintenance", "end_maintenance",
+        "set_on_call", "end_on_call_override",
     }  # fmt: skip
     for name, description in descriptions.items():
         assert set(description["fields"]) == _schema_fields(registered[name].schema), name

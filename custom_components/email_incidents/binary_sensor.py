@@ -14,11 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import SUBENTRY_MAILBOX, SUBENTRY_SOURCE
 from .entity import (
     EmailIncidentsEntity,
     MailboxEntity,
-    async_add_mailbox_entities,
-    async_add_source_entities,
+    async_add_subentry_entities,
 )
 from .runtime import EmailIncidentsConfigEntry, EmailIncidentsRuntime
 
@@ -58,15 +58,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     async_add_entities([EmailIncidentsBinarySensor(entry.runtime_data, RUNNING)])
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: [EmailIncidentsBinarySensor(runtime, PROBLEM, source_id)],
+        SUBENTRY_SOURCE,
     )
-    async_add_mailbox_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, mailbox_id: [MailboxConnectedSensor(runtime, CONNECTED, mailbox_id)],
+        SUBENTRY_MAILBOX,
     )
 
 

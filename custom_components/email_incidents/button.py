@@ -13,8 +13,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
-from .entity import EmailIncidentsEntity, async_add_source_entities
+from .const import DOMAIN, SUBENTRY_SOURCE
+from .entity import EmailIncidentsEntity, async_add_subentry_entities
 from .runtime import EmailIncidentsConfigEntry
 from .settings import ListenerSettings
 
@@ -33,10 +33,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: [SendTestEmailButton(runtime, SEND_TEST_EMAIL, source_id)],
+        SUBENTRY_SOURCE,
     )
 
 

@@ -47,65 +47,21 @@ def source_ids(entry: ConfigEntry) -> list[str]:
 
 
 @callback
-def async_add_source_entities(
-    entry: EmailIncidentsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
-) -> None:
-    """Add each alert source's entities with its subentry, so they leave when it is deleted;
-    sources added later get theirs the same way."""
-    _async_add_subentry_entities(
-        entry, async_add_entities, create, SUBENTRY_SOURCE, entry.runtime_data.source_entity_adders
-    )
-
-
-@callback
-def async_add_mailbox_entities(
-    entry: EmailIncidentsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
-) -> None:
-    """The same for each mailbox's entities."""
-    _async_add_subentry_entities(
-        entry,
-        async_add_entities,
-        create,
-        SUBENTRY_MAILBOX,
-        entry.runtime_data.mailbox_entity_adders,
-    )
-
-
-@callback
-def async_add_rotation_entities(
-    entry: EmailIncidentsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-    create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
-) -> None:
-    """The same for each rotation's entities."""
-    _async_add_subentry_entities(
-        entry,
-        async_add_entities,
-        create,
-        SUBENTRY_ROTATION,
-        entry.runtime_data.rotation_entity_adders,
-    )
-
-
-@callback
-def _async_add_subentry_entities(
+def async_add_subentry_entities(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[EmailIncidentsRuntime, str], Iterable[Entity]],
     subentry_type: str,
-    adders: list[Callable[[str], None]],
 ) -> None:
+    """Add the entities of each subentry of a type (alert source, mailbox, rotation) with it, so
+    they leave when it is deleted; those added later get theirs the same way."""
     runtime = entry.runtime_data
 
     @callback
     def _async_add(subentry_id: str) -> None:
         async_add_entities(create(runtime, subentry_id), config_subentry_id=subentry_id)
 
-    adders.append(_async_add)
+    runtime.entity_adders[subentry_type].append(_async_add)
     for subentry_id in subentry_ids(entry, subentry_type):
         _async_add(subentry_id)
 
@@ -177,16 +133,16 @@ def async_register_devices(hass: HomeAssistant, entry: EmailIncidentsConfigEntry
 
         return _async_register
 
-    for adders, device_info, subentry_type in (
-        (runtime.source_entity_adders, source_device_info, SUBENTRY_SOURCE),
-        (runtime.mailbox_entity_adders, mailbox_device_info, SUBENTRY_MAILBOX),
-        (runtime.rotation_entity_adders, rotation_device_info, SUBENTRY_ROTATION),
+    for device_info, subentry_type in (
+        (source_device_info, SUBENTRY_SOURCE),
+        (mailbox_device_info, SUBENTRY_MAILBOX),
+        (rotation_device_info, SUBENTRY_ROTATION),
     ):
         register = registrar(device_info)
         for subentry_id in subentry_ids(entry, subentry_type):
             register(subentry_id)
         # One added while running gets its device before the platforms add its entities.
-        adders.insert(0, register)
+        runtime.entity_adders[subentry_type].insert(0, register)
     current = {
         entry.entry_id,
         *source_ids(entry),

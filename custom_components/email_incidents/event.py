@@ -9,8 +9,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import SUBENTRY_SOURCE
 from .core.outcomes import IncidentEvent, IncidentEventType
-from .entity import BURST_WRITE_INTERVAL, EmailIncidentsEntity, async_add_source_entities
+from .entity import BURST_WRITE_INTERVAL, EmailIncidentsEntity, async_add_subentry_entities
 from .events import cut
 from .runtime import EmailIncidentsConfigEntry
 
@@ -28,10 +29,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: [IncidentEventEntity(runtime, INCIDENT_EVENTS, source_id)],
+        SUBENTRY_SOURCE,
     )
 
 

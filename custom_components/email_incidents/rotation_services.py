@@ -41,13 +41,7 @@ ROTATION_SCHEMA = vol.Schema({vol.Required(ATTR_ROTATION): cv.string})
 def _rotation_id(hass: HomeAssistant, runtime: EmailIncidentsRuntime, rotation: str) -> str:
     """A rotation from its subentry id, its device id or its name."""
     names = {key: config.name for key, config in runtime.engine.rotations.items()}
-    if (rotation_id := named_subentry(hass, names, rotation)) is not None:
-        return rotation_id
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_rotation",
-        translation_placeholders={"rotation": rotation},
-    )
+    return named_subentry(hass, names, rotation, kind="rotation")
 
 
 async def _set_on_call(call: ServiceCall) -> None:

@@ -106,9 +106,11 @@ class EmailIncidentsRuntime:
         self._device_ids: dict[str, str | None] = {}
         # Each platform's way to add the entities of an alert source, a mailbox or a rotation
         # added while running.
-        self.source_entity_adders: list[Callable[[str], None]] = []
-        self.mailbox_entity_adders: list[Callable[[str], None]] = []
-        self.rotation_entity_adders: list[Callable[[str], None]] = []
+        self.entity_adders: dict[str, list[Callable[[str], None]]] = {
+            SUBENTRY_SOURCE: [],
+            SUBENTRY_MAILBOX: [],
+            SUBENTRY_ROTATION: [],
+        }
         self._support_hours_unsub: CALLBACK_TYPE | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._changed_devices: set[str] = set()
@@ -176,11 +178,11 @@ class EmailIncidentsRuntime:
             if name != before[source_id].name and (device_id := self.device_id(source_id)):
                 registry.async_update_device(device_id, name=name)
         for source_id in sources.keys() - before.keys():
-            for add_entities in self.source_entity_adders:
+            for add_entities in self.entity_adders[SUBENTRY_SOURCE]:
                 add_entities(source_id)
         for rotation_id, rotation in self.engine.rotations.items():
             if (earlier := rotations_before.get(rotation_id)) is None:
-                for add_entities in self.rotation_entity_adders:
+                for add_entities in self.entity_adders[SUBENTRY_ROTATION]:
                     add_entities(rotation_id)
             elif rotation != earlier:
                 changed.append(rotation_id)
@@ -215,7 +217,7 @@ class EmailIncidentsRuntime:
                 reader = self.mailboxes[mailbox_id] = MailboxReader(self.hass, self, config)
                 reader.start()
                 if mailbox_id not in known:
-                    for add_entities in self.mailbox_entity_adders:
+                    for add_entities in self.entity_adders[SUBENTRY_MAILBOX]:
                         add_entities(mailbox_id)
 
     def _mailbox_configs(self) -> dict[str, MailboxConfig]:

@@ -20,6 +20,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_utc_time_change
 from homeassistant.util import dt as dt_util
 
+from .const import SUBENTRY_MAILBOX, SUBENTRY_ROTATION, SUBENTRY_SOURCE
 from .core.models import IncidentStatus
 from .core.rotation import OnCall
 from .core.statistics import IncidentStatistics, MeanDuration
@@ -27,9 +28,7 @@ from .entity import (
     EmailIncidentsEntity,
     MailboxEntity,
     RotationEntity,
-    async_add_mailbox_entities,
-    async_add_rotation_entities,
-    async_add_source_entities,
+    async_add_subentry_entities,
 )
 from .events import cut, incident_data
 from .people import person_name
@@ -287,26 +286,29 @@ async def async_setup_entry(
 ) -> None:
     runtime = entry.runtime_data
     async_add_entities(ListenerSensor(runtime, description) for description in LISTENER_SENSORS)
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: (
             SourceSensor(runtime, description, source_id) for description in SOURCE_SENSORS
         ),
+        SUBENTRY_SOURCE,
     )
-    async_add_mailbox_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, mailbox_id: (
             MailboxSensor(runtime, description, mailbox_id) for description in MAILBOX_SENSORS
         ),
+        SUBENTRY_MAILBOX,
     )
-    async_add_rotation_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, rotation_id: (
             RotationSensor(runtime, description, rotation_id) for description in ROTATION_SENSORS
         ),
+        SUBENTRY_ROTATION,
     )
 
 

@@ -137,9 +137,11 @@ def require_runtime(hass: HomeAssistant) -> EmailIncidentsRuntime:
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
 
 
-def named_subentry(hass: HomeAssistant, names: Mapping[str, str], reference: str) -> str | None:
+def named_subentry(
+    hass: HomeAssistant, names: Mapping[str, str], reference: str, *, kind: str
+) -> str:
     """Which of the subentries (their names by id) a reference means: its subentry id, its
-    device id or its name (case does not matter)."""
+    device id or its name (case does not matter); else the error `unknown_<kind>`."""
     if reference in names:
         return reference
     device = dr.async_get(hass).async_get(reference)
@@ -148,19 +150,20 @@ def named_subentry(hass: HomeAssistant, names: Mapping[str, str], reference: str
             if domain == DOMAIN and identifier in names:
                 return identifier
     folded = reference.casefold()
-    return next((key for key, name in names.items() if name.casefold() == folded), None)
+    for key, name in names.items():
+        if name.casefold() == folded:
+            return key
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=f"unknown_{kind}",
+        translation_placeholders={kind: reference},
+    )
 
 
 def _source_id(hass: HomeAssistant, runtime: EmailIncidentsRuntime, source: str) -> str:
     """An alert source from its subentry id, its device id or its name."""
     names = {source_id: config.name for source_id, config in runtime.engine.sources.items()}
-    if (source_id := named_subentry(hass, names, source)) is not None:
-        return source_id
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_source",
-        translation_placeholders={"source": source},
-    )
+    return named_subentry(hass, names, source, kind="source")
 
 
 async def async_user_actor(hass: HomeAssistant, context: Context | None, fallback: Actor) -> Actor:

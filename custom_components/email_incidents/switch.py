@@ -10,7 +10,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EmailIncidentsEntity, async_add_source_entities
+from .const import SUBENTRY_SOURCE
+from .entity import EmailIncidentsEntity, async_add_subentry_entities
 from .runtime import EmailIncidentsConfigEntry
 from .services import async_apply_change
 
@@ -26,10 +27,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: [MaintenanceSwitch(runtime, MAINTENANCE, source_id)],
+        SUBENTRY_SOURCE,
     )
 
 

@@ -15,10 +15,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, incident_url
+from .const import DOMAIN, SUBENTRY_SOURCE, incident_url
 from .core.models import Actor, ActorKind, EmailRecord, Incident, KeptEmail
 from .core.text import clean_text
-from .entity import EmailIncidentsEntity, async_add_source_entities
+from .entity import EmailIncidentsEntity, async_add_subentry_entities
 from .incident_view import actor_name
 from .runtime import EmailIncidentsConfigEntry
 from .services import async_apply_change, async_user_actor
@@ -37,10 +37,11 @@ async def async_setup_entry(
     entry: EmailIncidentsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_source_entities(
+    async_add_subentry_entities(
         entry,
         async_add_entities,
         lambda runtime, source_id: [IncidentTodoList(runtime, INCIDENTS, source_id)],
+        SUBENTRY_SOURCE,
     )
 
 
