@@ -1,4 +1,4 @@
-"""The websocket commands of the Incidents panel and card: list, get, subscribe."""
+"""The websocket commands of the Incidents panel and card: list, get, subscribe, on call."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.email_incidents.const import DOMAIN
 from custom_components.email_incidents.core.models import Actor, ActorKind
 
-from .conftest import TWO_SOURCES, make_email
+from .conftest import TWO_SOURCES, add_people, make_email, rotation_subentry, source_subentry
 from .entity_helpers import FROZEN_TIME, SendEmail, deliver
 
 pytestmark = pytest.mark.freeze_time(FROZEN_TIME)
@@ -319,8 +319,13 @@ async def test_not_loaded(
 ) -> None:
     client = await hass_ws_client(hass)
     await hass.config_entries.async_unload(setup_integration.entry_id)
-    for command, data in (("list", {}), ("ids", {}), ("get", {"incident_id": "INC-1"})):
-        await client.send_json_auto_id({"type": f"email_incidents/incidents/{command}", **data})
+    for command, data in (
+        ("incidents/list", {}),
+        ("incidents/ids", {}),
+        ("incidents/get", {"incident_id": "INC-1"}),
+        ("on_call", {}),
+    ):
+        await client.send_json_auto_id({"type": f"email_incidents/{command}", **data})
         response = await client.receive_json()
         assert response["error"]["code"] == "not_loaded"
 
@@ -345,3 +350,97 @@ async def test_a_write_while_unloading_is_not_pushed(
     await client.send_json_auto_id({"type": "email_incidents/incidents/list"})
     response = await client.receive_json()
     assert (response["type"], response["error"]["code"]) == ("result", "not_loaded")
+
+
+ROTATIONS = [
+    source_subentry(),
+    # Daily from today 09:00 in Berlin: Anna until tomorrow 09:00 (08:00 UTC), then Ben.
+    rotation_subentry(first_handover="2026-11-26 09:00:00"),
+    # Weekly from Monday 18:00; a member whose person is gone is named by the entity id.
+    rotation_subentry(
+        "household",
+        "rotation_home",
+        "2026-11-23 18:00:00",
+        members=[{"person": "person.carla", "targets": ["notify.family"]}],
+        shift_unit="weeks",
+    ),
+]
+
+
+async def _on_call(client: Any) -> list[dict[str, Any]]:
+    await client.send_json_auto_id({"type": "email_incidents/on_call"})
+    response = await client.receive_json()
+    assert response["success"], response
+    return list(response["result"]["rotations"])
+
+
+@pytest.mark.parametrize("subentries", [ROTATIONS])
+async def test_on_call_lists_the_rotations_for_the_panel(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_user: MockUser,
+) -> None:
+    """Each rotation, by name, with its members, who is on call until when, who is next and
+    the on-call sensor to follow; an override shows as one, and the end of the shift running
+    now (where an override from the panel ends by default) stays. No administrator needed."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    add_people(hass)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    refresh_token = await hass.auth.async_create_refresh_token(hass_read_only_user, "client")
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh_token))
+
+    household, ops = await _on_call(client)
+    assert ops == {
+        "id": "rotation_ops",
+        "name": "Ops",
+        "entity_id": "sensor.ops_on_call",
+        "members": [
+            {"person": "person.anna", "name": "Anna"},
+            {"person": "person.ben", "name": "Ben"},
+        ],
+        "shift_length": 1,
+        "shift_unit": "days",
+        "shift_until": "2026-11-27T08:00:00+00:00",
+        "on_call": {
+            "person": "person.anna",
+            "name": "Anna",
+            "until": "2026-11-27T08:00:00+00:00",
+            "next_person": "person.ben",
+            "next_name": "Ben",
+            "overridden": False,
+        },
+    }
+    assert (household["name"], household["entity_id"]) == ("household", "sensor.household_on_call")
+    assert household["members"] == [{"person": "person.carla", "name": "person.carla"}]
+    assert household["on_call"]["until"] == "2026-11-30T17:00:00+00:00"
+    assert household["on_call"]["next_name"] == "person.carla"
+
+    # What the panel's Override sends: Ben for two hours, then the schedule's Anna again.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_on_call",
+        {"rotation": "rotation_ops", "member": "person.ben", "duration": {"hours": 2}},
+        blocking=True,
+    )
+    ops = (await _on_call(client))[1]
+    assert ops["on_call"] == {
+        "person": "person.ben",
+        "name": "Ben",
+        "until": "2026-11-26T12:00:00+00:00",
+        "next_person": "person.anna",
+        "next_name": "Anna",
+        "overridden": True,
+    }
+    assert ops["shift_until"] == "2026-11-27T08:00:00+00:00"
+    sensor = hass.states.get("sensor.ops_on_call")
+    assert sensor is not None
+    assert (sensor.state, sensor.attributes["overridden"]) == ("Ben", True)
+    # Back to schedule.
+    await hass.services.async_call(
+        DOMAIN, "end_on_call_override", {"rotation": "rotation_ops"}, blocking=True
+    )
+    assert (await _on_call(client))[1]["on_call"]["overridden"] is False
+    await hass.config_entries.async_unload(config_entry.entry_id)

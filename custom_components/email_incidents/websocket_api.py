@@ -1,16 +1,18 @@
 """Websocket commands of the Incidents panel and card: list, get and follow incidents, and the
 ids of all incidents a filter matches (the panel's "select all matching"). The filters include
 a list of ids: the incidents of a notification summary, whose link opens the panel with them.
+The rotations with who is on call in each, for the panel's On call view.
 
 Reading only; changes go through the actions (accept_incident, resolve_incident, add_note,
-snooze_incident, escalate_incident), which record the calling user; the panel's selection is
-accepted or resolved in one action call with the list of its ids. Every websocket connection
-is authenticated; viewing needs no administrator.
+snooze_incident, escalate_incident, set_on_call, end_on_call_override), which record the
+calling user; the panel's selection is accepted or resolved in one action call with the list of
+its ids. Every websocket connection is authenticated; viewing needs no administrator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.components.websocket_api import async_register_command
@@ -19,15 +21,17 @@ from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .const import SIGNAL_INCIDENTS_WRITTEN
+from .const import DOMAIN, SIGNAL_INCIDENTS_WRITTEN
 from .core.models import OPEN_STATUSES, Incident, IncidentStatus
+from .core.rotation import Rotation, scheduled
 from .core.state import INCIDENT_ID_PREFIX
 from .incident_view import async_incident_emails, incident_log, incident_summary
+from .people import person_name
 from .runtime import EmailIncidentsRuntime, loaded_runtime
 
 STATUS_OPEN: Final = "open"
@@ -39,6 +43,8 @@ ERROR_NOT_LOADED: Final = "not_loaded"
 # The panel's limit of ids from a link (MAX_LINK_IDS in frontend/logic.js).
 MAX_IDS: Final = 500
 INCIDENT_ID: Final = rf"{INCIDENT_ID_PREFIX}[0-9]{{1,12}}\Z"
+# The key of a rotation's on-call sensor (sensor.py): its unique id is "<rotation id>_on_call".
+ON_CALL_SENSOR_KEY: Final = "on_call"
 
 
 @callback
@@ -47,6 +53,7 @@ def async_setup_websocket_api(hass: HomeAssistant) -> None:
     async_register_command(hass, ws_incident_ids)
     async_register_command(hass, ws_get_incident)
     async_register_command(hass, ws_subscribe_incidents)
+    async_register_command(hass, ws_on_call)
 
 
 def _runtime(
@@ -195,3 +202,57 @@ def ws_subscribe_incidents(
         hass, SIGNAL_INCIDENTS_WRITTEN, _forward
     )
     connection.send_result(msg_id)
+
+
+def _rotation_view(
+    hass: HomeAssistant, runtime: EmailIncidentsRuntime, rotation: Rotation, now: datetime
+) -> dict[str, Any]:
+    """A rotation as the panel shows it; people are named as Home Assistant names them now."""
+    current = runtime.engine.on_call(rotation.rotation_id, now)
+    shift = scheduled(rotation, now)
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{rotation.rotation_id}_{ON_CALL_SENSOR_KEY}"
+    )
+    return {
+        "id": rotation.rotation_id,
+        "name": rotation.name,
+        "entity_id": entity_id,
+        "members": [
+            {"person": member.person, "name": person_name(hass, member.person)}
+            for member in rotation.members
+        ],
+        "shift_length": rotation.shift_length,
+        "shift_unit": rotation.shift_unit.value,
+        # Where an override ends when neither a duration nor an end is given.
+        "shift_until": shift.until.isoformat() if shift is not None else None,
+        "on_call": (
+            {
+                "person": current.member.person,
+                "name": person_name(hass, current.member.person),
+                "until": current.until.isoformat(),
+                "next_person": current.next_member.person,
+                "next_name": person_name(hass, current.next_member.person),
+                "overridden": current.overridden,
+            }
+            if current is not None
+            else None
+        ),
+    }
+
+
+@websocket_command({vol.Required("type"): "email_incidents/on_call"})
+@callback
+def ws_on_call(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Every rotation by name: its members in order, who is on call now, until when and who
+    is next, whether by an override, and when the shift running now ends. Each names its
+    on-call sensor, whose state changes at every handover and override: the panel fetches
+    this again then."""
+    if (runtime := _runtime(hass, connection, msg["id"])) is None:
+        return
+    now = dt_util.utcnow()
+    rotations = [
+        _rotation_view(hass, runtime, rotation, now)
+        for rotation in runtime.engine.rotations.values()
+    ]
+    rotations.sort(key=lambda rotation: (rotation["name"].casefold(), rotation["id"]))
+    connection.send_result(msg["id"], {"rotations": rotations})

@@ -12,10 +12,13 @@ import {
   cardRequests,
   checkCardConfig,
   clickSelection,
+  defaultOverrideMember,
   deviceSubentries,
   FAILED_IDS_NAMED,
   formatAge,
+  formatLength,
   formatMinutes,
+  formatOverrideDuration,
   formatSize,
   formatTime,
   idsFilterText,
@@ -25,12 +28,19 @@ import {
   incidentPath,
   listPath,
   listRequest,
+  localDateTime,
   logKindLabel,
   matchesFilters,
   MAX_LINK_IDS,
   mergePages,
   NO_FILTERS,
+  ON_CALL_PATH,
+  onCallLine,
+  onCallSignature,
+  overrideData,
+  OVERRIDE_MINUTES,
   pageSelection,
+  panelView,
   sameIds,
   selectPage,
   snoozeDuration,
@@ -644,4 +654,170 @@ describe("acting on a selection", () => {
       `0 accepted, 40 failed: ${named} and ${40 - FAILED_IDS_NAMED} more already accepted`,
     );
   });
+});
+
+/** A rotation as the websocket command `email_incidents/on_call` sends it. */
+function rotation(fields = {}) {
+  return {
+    id: "rotation_ops",
+    name: "Ops",
+    entity_id: "sensor.ops_on_call",
+    members: [
+      { person: "person.anna", name: "Anna" },
+      { person: "person.ben", name: "Ben" },
+      { person: "person.carla", name: "Carla" },
+    ],
+    shift_length: 1,
+    shift_unit: "weeks",
+    shift_until: "2027-04-05T07:00:00+00:00",
+    on_call: {
+      person: "person.anna",
+      name: "Anna",
+      until: "2027-04-05T07:00:00+00:00",
+      next_person: "person.ben",
+      next_name: "Ben",
+      overridden: false,
+    },
+    ...fields,
+  };
+}
+
+describe("who is on call", () => {
+  const english = panelTexts("en");
+  const german = panelTexts("de");
+
+  it("has a view of its own at /email-incidents/on-call", () => {
+    assert.equal(ON_CALL_PATH, "/email-incidents/on-call");
+    assert.deepEqual(panelView("/on-call"), { view: "on_call" });
+    assert.deepEqual(panelView("/on-call/"), { view: "on_call" });
+    assert.deepEqual(panelView("/INC-42"), { view: "incident", id: "INC-42" });
+    assert.deepEqual(panelView(""), { view: "list" });
+    assert.deepEqual(panelView(undefined), { view: "list" });
+  });
+
+  it("notices a handover or an override by the on-call sensors' states", () => {
+    const rotations = [rotation(), rotation({ id: "r2", entity_id: "sensor.home_on_call" })];
+    const states = {
+      "sensor.ops_on_call": { state: "Anna", last_updated: "2027-03-29T07:00:00Z" },
+      "sensor.home_on_call": { state: "Ben", last_updated: "2027-03-29T06:00:00Z" },
+      "light.kitchen": { state: "on", last_updated: "2027-03-29T07:01:00Z" },
+    };
+    const before = onCallSignature(states, rotations);
+    // Other entities do not matter.
+    const kitchen = {
+      ...states,
+      "light.kitchen": { state: "off", last_updated: "2027-03-29T07:02:00Z" },
+    };
+    assert.equal(onCallSignature(kitchen, rotations), before);
+    const handover = {
+      ...states,
+      "sensor.ops_on_call": { state: "Ben", last_updated: "2027-04-05T07:00:00Z" },
+    };
+    assert.notEqual(onCallSignature(handover, rotations), before);
+    // A rotation removed takes its sensor away.
+    const { "sensor.home_on_call": _removed, ...without } = states;
+    assert.notEqual(onCallSignature(without, rotations), before);
+    assert.equal(onCallSignature(undefined, [rotation({ entity_id: null })]), "");
+  });
+
+  it("offers the member after the one on call", () => {
+    assert.equal(defaultOverrideMember(rotation()), "person.ben");
+    const carla = rotation();
+    carla.on_call.person = "person.carla";
+    assert.equal(defaultOverrideMember(carla), "person.anna");
+    assert.equal(defaultOverrideMember(rotation({ on_call: null })), "person.anna");
+    const alone = rotation({ members: [{ person: "person.anna", name: "Anna" }] });
+    assert.equal(defaultOverrideMember(alone), "person.anna");
+    assert.equal(defaultOverrideMember(rotation({ members: [], on_call: null })), "");
+  });
+
+  it("calls set_on_call with the end chosen", () => {
+    assert.deepEqual(overrideData("rotation_ops", "person.ben", { kind: "shift" }), {
+      rotation: "rotation_ops",
+      member: "person.ben",
+    });
+    assert.deepEqual(
+      overrideData("rotation_ops", "person.ben", { kind: "duration", minutes: 1440 }),
+      { rotation: "rotation_ops", member: "person.ben", duration: { hours: 24, minutes: 0 } },
+    );
+    assert.deepEqual(
+      overrideData("rotation_ops", "person.ben", { kind: "until", local: "2027-03-28T12:00" }),
+      { rotation: "rotation_ops", member: "person.ben", until: "2027-03-28T12:00" },
+    );
+  });
+
+  it("shows a moment in a date-time field on Home Assistant's wall clock", () => {
+    assert.equal(localDateTime("2027-04-05T07:00:00+00:00", "Europe/Berlin"), "2027-04-05T09:00");
+    // Across the spring change: 09:00 CET on Saturday, 09:00 CEST on Sunday.
+    assert.equal(localDateTime("2027-03-27T08:00:00Z", "Europe/Berlin"), "2027-03-27T09:00");
+    assert.equal(localDateTime("2027-03-28T07:00:00Z", "Europe/Berlin"), "2027-03-28T09:00");
+    assert.equal(localDateTime("2027-01-01T00:30:00Z", "UTC"), "2027-01-01T00:30");
+    assert.equal(localDateTime("2027-01-01T00:30:00Z", "America/New_York"), "2026-12-31T19:30");
+    assert.equal(localDateTime(null, "UTC"), "");
+    assert.equal(localDateTime("not a time", "UTC"), "");
+  });
+
+  it("names shifts and durations in the user's language", () => {
+    assert.equal(formatLength(1, "weeks", "en"), "1 week");
+    assert.equal(formatLength(12, "hours", "en"), "12 hours");
+    assert.equal(formatLength(2, "days", "de"), "2 Tage");
+    assert.deepEqual(
+      OVERRIDE_MINUTES.map((minutes) => formatOverrideDuration(minutes, "en")),
+      [
+        "1 hour",
+        "2 hours",
+        "4 hours",
+        "8 hours",
+        "12 hours",
+        "1 day",
+        "2 days",
+        "3 days",
+        "1 week",
+      ],
+    );
+    assert.equal(formatOverrideDuration(90, "en"), "90 minutes");
+  });
+
+  it("says who is on call until when, without seconds", () => {
+    // Newer ICU puts a narrow no-break space before AM.
+    assert.match(
+      onCallLine(english, rotation(), "en", "Europe/Berlin"),
+      /^Anna until Apr 5, 2027, 9:00\sAM$/,
+    );
+    assert.equal(
+      onCallLine(german, rotation(), "de", "Europe/Berlin"),
+      "Anna bis 05.04.2027, 09:00",
+    );
+    assert.equal(onCallLine(english, rotation({ on_call: null }), "en"), "Nobody is on call.");
+    const hidden = rotation();
+    hidden.on_call.name = "Anna\u202e";
+    assert.match(onCallLine(english, hidden, "en", "UTC"), /^Anna⟦U\+202E⟧ until/);
+  });
+});
+
+describe("the panel's texts", () => {
+  const panel = ["panel.js", "card.js", "logic.js"]
+    .map((module) =>
+      readFileSync(
+        new URL(`../../custom_components/email_incidents/frontend/${module}`, import.meta.url),
+        "utf-8",
+      ),
+    )
+    .join("\n");
+  const keys = [...new Set([...panel.matchAll(/"(panel\.\w+)"/g)].map((match) => match[1]))];
+
+  it("finds the keys the modules name", () => {
+    assert.ok(keys.includes("panel.on_call"));
+    assert.ok(keys.length > 50, String(keys.length));
+  });
+
+  for (const language of ["en", "de"]) {
+    it(`has every key the modules name in ${language}`, () => {
+      const texts = panelTexts(language);
+      assert.deepEqual(
+        keys.filter((key) => translate(texts, key) === key),
+        [],
+      );
+    });
+  }
 });

@@ -94,9 +94,17 @@ export function style(css) {
  * @property {string} language
  * @property {{time_zone?: string}} [config]
  * @property {{id: string, name: string} | undefined} [user]
+ * @property {Record<string, HassState | undefined>} [states] every entity's state, by entity id
  * @property {(message: Record<string, unknown>) => Promise<any>} callWS
  * @property {(domain: string, service: string, data: Record<string, unknown>) => Promise<unknown>} callService
  * @property {{subscribeMessage: (callback: (message: any) => void, message: Record<string, unknown>) => Promise<() => Promise<void> | void>}} connection
+ */
+
+/**
+ * @typedef {object} HassState an entity's state as the frontend holds it
+ * @property {string} state
+ * @property {string} [last_updated] when the state or an attribute changed last
+ * @property {Record<string, unknown>} [attributes]
  */
 
 /** @type {Map<string, Promise<Record<string, string>>>} */

@@ -457,15 +457,16 @@ export function logKindLabel(texts, kind) {
  * @param {string | null | undefined} iso
  * @param {string} language
  * @param {string} [timeZone] Home Assistant's time zone; the browser's when not given
+ * @param {"medium" | "short"} [timeStyle] "short" leaves the seconds out
  */
-export function formatTime(iso, language, timeZone) {
+export function formatTime(iso, language, timeZone, timeStyle = "medium") {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   try {
-    return date.toLocaleString(language, { dateStyle: "medium", timeStyle: "medium", timeZone });
+    return date.toLocaleString(language, { dateStyle: "medium", timeStyle, timeZone });
   } catch {
-    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle });
   }
 }
 
@@ -611,4 +612,176 @@ export function mergePages(pages, limit) {
     .slice(0, limit);
   const total = pages.reduce((sum, page) => sum + page.total, 0);
   return { incidents, total };
+}
+
+// --- who is on call ---------------------------------------------------------------------------
+
+/** @typedef {{person: string, name: string}} RotationMember a person entity and its name */
+
+/**
+ * @typedef {object} OnCallNow who is on call in a rotation now
+ * @property {string} person
+ * @property {string} name
+ * @property {string} until when the shift or the override ends
+ * @property {string} next_person who takes over then
+ * @property {string} next_name
+ * @property {boolean} overridden put on call by hand, not by the schedule
+ */
+
+/**
+ * @typedef {object} RotationView a rotation as the websocket command `on_call` sends it
+ * @property {string} id
+ * @property {string} name
+ * @property {string | null} entity_id its on-call sensor, whose state changes at each handover
+ * @property {RotationMember[]} members in order
+ * @property {number} shift_length
+ * @property {string} shift_unit "hours", "days" or "weeks"
+ * @property {string | null} shift_until when the shift running now ends (by the schedule)
+ * @property {OnCallNow | null} on_call
+ */
+
+/**
+ * How an override ends: with the shift running now (what the action does when told neither),
+ * after a duration, or at a moment typed as the wall clock of Home Assistant's time zone.
+ * @typedef {{kind: "shift"} | {kind: "duration", minutes: number} | {kind: "until", local: string}}
+ *   OverrideEnd
+ */
+
+/** The panel's On call view: /email-incidents/on-call. */
+export const ON_CALL_PATH = `/${PANEL_PATH}/on-call`;
+/** Durations an override offers, in minutes: an hour to a week. */
+export const OVERRIDE_MINUTES = [60, 120, 240, 480, 720, 1440, 2880, 4320, 10080];
+
+/**
+ * Which view of the panel a route shows: the list, one incident, or who is on call.
+ * @param {string | undefined | null} path the route's path below the panel's own
+ * @returns {{view: "list" | "on_call"} | {view: "incident", id: string}}
+ */
+export function panelView(path) {
+  if (/^\/on-call\/?$/.test(path ?? "")) return { view: "on_call" };
+  const id = incidentIdFromPath(path);
+  return id ? { view: "incident", id } : { view: "list" };
+}
+
+/**
+ * What the panel watches of Home Assistant's states to know that who is on call changed: the
+ * on-call sensors' last updates. A handover, an override and its end each write the sensor;
+ * a rotation removed takes its sensor away. Equal texts: nothing changed.
+ * @param {Record<string, {last_updated?: string} | undefined> | undefined} states
+ * @param {RotationView[]} rotations
+ */
+export function onCallSignature(states, rotations) {
+  return rotations
+    .map((rotation) =>
+      rotation.entity_id
+        ? `${rotation.entity_id}@${states?.[rotation.entity_id]?.last_updated ?? ""}`
+        : "",
+    )
+    .join(" ");
+}
+
+/**
+ * Who is on call in a rotation and until when, in a line: "Anna until Apr 6, 2027, 9:00 AM".
+ * @param {Record<string, string>} texts
+ * @param {RotationView} rotation
+ * @param {string} language
+ * @param {string} [timeZone] Home Assistant's time zone
+ */
+export function onCallLine(texts, rotation, language, timeZone) {
+  const now = rotation.on_call;
+  if (!now) return translate(texts, "panel.nobody_on_call");
+  return translate(texts, "panel.on_call_line", {
+    person: visibleText(now.name),
+    until: formatTime(now.until, language, timeZone, "short"),
+  });
+}
+
+/**
+ * Who an override puts on call unless the user chooses another: the member after the one on
+ * call now, in the rotation's order (the only member of a rotation of one).
+ * @param {RotationView} rotation
+ */
+export function defaultOverrideMember(rotation) {
+  const members = rotation.members;
+  if (!members.length) return "";
+  const index = members.findIndex((member) => member.person === rotation.on_call?.person);
+  return members[(index + 1) % members.length].person;
+}
+
+/**
+ * The data of the action `set_on_call` that puts a member on call until the end chosen.
+ * @param {string} rotationId
+ * @param {string} person
+ * @param {OverrideEnd} end
+ */
+export function overrideData(rotationId, person, end) {
+  /** @type {Record<string, unknown>} */
+  const data = { rotation: rotationId, member: person };
+  if (end.kind === "duration") data.duration = snoozeDuration(end.minutes);
+  // A time without offset is Home Assistant's local time to the action.
+  if (end.kind === "until") data.until = end.local;
+  return data;
+}
+
+/**
+ * A moment as a date-time field shows it (`YYYY-MM-DDTHH:MM`): the wall clock of the time zone.
+ * Empty for no moment, or one that cannot be read.
+ * @param {string | null | undefined} iso
+ * @param {string} [timeZone] Home Assistant's time zone; the browser's when not given
+ */
+export function localDateTime(iso, timeZone) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  /** @type {Intl.DateTimeFormatOptions} */
+  const options = {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  };
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-US", { ...options, timeZone }).formatToParts(date);
+  } catch {
+    parts = new Intl.DateTimeFormat("en-US", options).formatToParts(date);
+  }
+  /** @type {Record<string, string>} */
+  const part = {};
+  for (const { type, value } of parts) part[type] = value;
+  return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}`;
+}
+
+/** @type {Record<string, string>} */
+const UNIT_NAMES = { minutes: "minute", hours: "hour", days: "day", weeks: "week" };
+
+/**
+ * A length of time such as "1 week", "12 hours" or "2 days", in the user's language.
+ * @param {number} value
+ * @param {string} unit "minutes", "hours", "days" or "weeks" (a rotation's shift unit)
+ * @param {string} language
+ */
+export function formatLength(value, unit, language) {
+  /** @type {Intl.NumberFormatOptions} */
+  const format = { style: "unit", unit: UNIT_NAMES[unit] ?? "minute", unitDisplay: "long" };
+  try {
+    return new Intl.NumberFormat(language, format).format(value);
+  } catch {
+    return new Intl.NumberFormat(undefined, format).format(value);
+  }
+}
+
+/**
+ * A duration offered for an override, in the largest unit it is a whole number of: "2 hours",
+ * "1 day", "1 week".
+ * @param {number} minutes
+ * @param {string} language
+ */
+export function formatOverrideDuration(minutes, language) {
+  if (minutes % 10080 === 0) return formatLength(minutes / 10080, "weeks", language);
+  if (minutes % 1440 === 0) return formatLength(minutes / 1440, "days", language);
+  if (minutes % 60 === 0) return formatLength(minutes / 60, "hours", language);
+  return formatLength(minutes, "minutes", language);
 }

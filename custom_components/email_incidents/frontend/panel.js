@@ -5,6 +5,8 @@
  * accepted or resolved together with a note; one incident with its header, actions, timeline
  * and e-mails at /email-incidents/INC-42. A notification summary's link,
  * /email-incidents?ids=INC-4,INC-5, shows only those incidents, under a removable chip.
+ * Who is on call in each rotation, above the list and at /email-incidents/on-call, where a
+ * member is put on call by hand (an override) and the rotation goes back to its schedule.
  */
 
 import {
@@ -24,24 +26,33 @@ import {
   bulkRequest,
   bulkResultText,
   clickSelection,
+  defaultOverrideMember,
   DOMAIN,
   formatAge,
+  formatLength,
   formatMinutes,
+  formatOverrideDuration,
   formatSize,
   formatTime,
   idsFilterText,
   idsFromSearch,
   idsRequest,
-  incidentIdFromPath,
   incidentPath,
   listPath,
   listRequest,
+  localDateTime,
   logKindLabel,
   MAX_LINK_IDS,
   NO_FILTERS,
+  ON_CALL_PATH,
+  onCallLine,
+  onCallSignature,
+  overrideData,
+  OVERRIDE_MINUTES,
   PAGE_SIZE,
   pageSelection,
   PANEL_PATH,
+  panelView,
   sameIds,
   selectPage,
   SNOOZE_MINUTES,
@@ -58,6 +69,16 @@ import {
 /** @typedef {import("./logic.js").IncidentEmail} IncidentEmail */
 /** @typedef {import("./logic.js").Filters} Filters */
 /** @typedef {import("./logic.js").BulkAction} BulkAction */
+/** @typedef {import("./logic.js").RotationView} RotationView */
+
+/**
+ * @typedef {object} OverrideForm the Override form of one rotation, as the user filled it in
+ * @property {string} rotationId
+ * @property {string} person
+ * @property {"shift" | "duration" | "until"} end
+ * @property {number} minutes
+ * @property {string} local the end typed, `YYYY-MM-DDTHH:MM` in Home Assistant's time zone
+ */
 
 const RELOAD_DELAY_MS = 250;
 const SEARCH_DELAY_MS = 300;
@@ -200,6 +221,29 @@ const CSS = `
     background: var(--secondary-background-color); color: var(--primary-text-color);
     max-height: 480px; overflow: auto; }
   .email .attachments { margin: 4px 0 0; padding-left: 20px; }
+  .on-call-strip { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 16px;
+    padding: 10px 16px; font-size: 14px; cursor: pointer; }
+  .on-call-strip:hover, .on-call-strip:focus { background: var(--secondary-background-color);
+    outline: none; }
+  .on-call-strip > ha-icon { color: var(--primary-color); --mdc-icon-size: 20px; }
+  .on-call-strip .label { font-weight: 500; }
+  .on-call-strip .rotation-name { color: var(--secondary-text-color); }
+  .rotation .header .name { font-size: 20px; margin-right: 4px; }
+  .rotation .header .facts { margin-top: 8px; }
+  .chip.overridden { background: var(--warning-color, #ffa600); }
+  .override-form { display: flex; flex-wrap: wrap; gap: 12px; padding: 0 16px 16px;
+    align-items: flex-end; }
+  .override-form label { display: flex; flex-direction: column; gap: 4px; font-size: 12px;
+    color: var(--secondary-text-color); }
+  .override-form select, .override-form input { font: inherit; font-size: 14px;
+    color: var(--primary-text-color);
+    background: var(--input-fill-color, var(--secondary-background-color, #f5f5f5));
+    border: none; border-bottom: 1px solid var(--input-idle-line-color, var(--divider-color));
+    border-radius: 4px 4px 0 0; padding: 8px 12px; min-height: 40px; box-sizing: border-box;
+    color-scheme: light dark; }
+  .override-form select:focus, .override-form input:focus { outline: none;
+    border-bottom: 2px solid var(--primary-color); }
+  .override-form .buttons { display: flex; gap: 8px; }
 `;
 
 class EmailIncidentsPanel extends HTMLElement {
@@ -225,6 +269,8 @@ class EmailIncidentsPanel extends HTMLElement {
     this._sources = [];
     /** @type {import("./logic.js").RegistryDevice[]} */
     this._devices = [];
+    /** @type {"list" | "incident" | "on_call"} */
+    this._view = "list";
     /** @type {string | null} */
     this._incidentId = null;
     /** @type {IncidentDetail | null} */
@@ -243,6 +289,15 @@ class EmailIncidentsPanel extends HTMLElement {
     this._bulkNote = "";
     /** @type {{text: string, failed: boolean} | null} what the last bulk action did */
     this._bulkResult = null;
+    /** @type {RotationView[]} the rotations, by name, with who is on call */
+    this._rotations = [];
+    this._rotationsLoaded = false;
+    /** the on-call sensors' last updates when the rotations were fetched: see _followOnCall */
+    this._onCallSignature = "";
+    this._onCallRequestNumber = 0;
+    this._onCallFailed = false;
+    /** @type {OverrideForm | null} */
+    this._override = null;
     /** @type {(() => unknown) | null} */
     this._unsubscribe = null;
     this._started = false;
@@ -254,6 +309,8 @@ class EmailIncidentsPanel extends HTMLElement {
     this._detailTimer = undefined;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this._searchTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._onCallTimer = undefined;
     // Home Assistant routes panels by the path alone: a link that changes only the query
     // (another summary's ?ids=, or back from a summary's list) reaches the panel here.
     this._locationChanged = () => this._followQuery();
@@ -276,10 +333,22 @@ class EmailIncidentsPanel extends HTMLElement {
       icon("mdi:arrow-left"),
     );
     this._title = h("div", { class: "title" });
+    this._onCallButton = h(
+      "button",
+      { class: "on-call", onclick: () => navigate(ON_CALL_PATH) },
+      icon("mdi:account-clock"),
+    );
     this._content = h("div", { class: "content" });
     root.append(
       style(SHARED_CSS + CSS),
-      h("div", { class: "toolbar" }, this._menuButton, this._backButton, this._title),
+      h(
+        "div",
+        { class: "toolbar" },
+        this._menuButton,
+        this._backButton,
+        this._title,
+        this._onCallButton,
+      ),
       this._content,
     );
   }
@@ -289,6 +358,7 @@ class EmailIncidentsPanel extends HTMLElement {
     const first = !this._hass;
     this._hass = hass;
     if (first && this.isConnected) this._start();
+    else this._followOnCall();
   }
 
   get hass() {
@@ -337,6 +407,7 @@ class EmailIncidentsPanel extends HTMLElement {
     clearTimeout(this._listTimer);
     clearTimeout(this._detailTimer);
     clearTimeout(this._searchTimer);
+    clearTimeout(this._onCallTimer);
   }
 
   async _start() {
@@ -345,11 +416,14 @@ class EmailIncidentsPanel extends HTMLElement {
     // Shown again after a while away: what it showed may be old, and no changes came.
     this._listLoaded = false;
     this._detail = null;
+    this._rotationsLoaded = false;
     this._texts = await loadTexts(this.hass);
     this._renderToolbar();
     this._followRoute();
     this._subscribe();
     this._loadSources();
+    // The list shows who is on call above it too (the On call view fetched it already).
+    if (this._view !== "on_call") this._loadOnCall();
   }
 
   /**
@@ -386,7 +460,7 @@ class EmailIncidentsPanel extends HTMLElement {
     const sources = sourceOptions(this._devices, this._incidents);
     if (sources.map((s) => s.id).join() === this._sources.map((s) => s.id).join()) return;
     this._sources = sources;
-    if (!this._incidentId && this._listLoaded) this._render();
+    if (this._view === "list" && this._listLoaded) this._render();
   }
 
   /** @param {import("./logic.js").IncidentChange} change */
@@ -403,31 +477,41 @@ class EmailIncidentsPanel extends HTMLElement {
       this._detail = detail.detail;
     }
     if (detail.reload) this._scheduleDetailReload();
-    this._render();
+    // The On call view shows no incident: left alone, its form keeps what is being typed.
+    if (this._view !== "on_call") this._render();
   }
 
   _followRoute() {
     if (!this._started) return;
-    const id = incidentIdFromPath(
+    const route = panelView(
       this._route ? this._route.path : location.pathname.slice(PANEL_PATH.length + 1),
     );
-    const idsChanged = !id && this._takeIdsFromLink();
-    if (!idsChanged && id === this._incidentId && (id ? this._detail : this._listLoaded)) return;
+    const id = route.view === "incident" ? route.id : null;
+    const idsChanged = route.view === "list" && this._takeIdsFromLink();
+    const loaded = {
+      list: this._listLoaded,
+      incident: Boolean(this._detail),
+      on_call: this._rotationsLoaded,
+    }[route.view];
+    if (!idsChanged && route.view === this._view && id === this._incidentId && loaded) return;
+    this._view = route.view;
     this._incidentId = id;
     this._error = "";
     this._detail = null;
     this._noteOpen = false;
     this._snoozeOpen = false;
+    this._override = null;
     this._openEmails = new Set();
     this._renderToolbar();
-    if (id) this._loadDetail();
+    if (route.view === "incident") this._loadDetail();
+    else if (route.view === "on_call") this._loadOnCall();
     else this._loadList();
     this._render();
   }
 
   /** The list's link changed only its query: the incidents it names may be others. */
   _followQuery() {
-    if (!this._started || this._incidentId) return;
+    if (!this._started || this._view !== "list") return;
     const path = location.pathname;
     if (path !== `/${PANEL_PATH}` && path !== `/${PANEL_PATH}/`) return;
     const ignored = this._idsIgnored;
@@ -479,13 +563,13 @@ class EmailIncidentsPanel extends HTMLElement {
       this._incidents = result.incidents;
       this._total = result.total;
       this._listLoaded = true;
-      if (!this._incidentId) this._error = "";
+      if (this._view === "list") this._error = "";
       this._updateSources();
     } catch (error) {
       if (number !== this._listRequestNumber) return;
-      if (!this._incidentId) this._error = errorMessage(error);
+      if (this._view === "list") this._error = errorMessage(error);
     }
-    if (!this._incidentId) this._render();
+    if (this._view === "list") this._render();
   }
 
   async _loadDetail() {
@@ -514,11 +598,15 @@ class EmailIncidentsPanel extends HTMLElement {
   _renderToolbar() {
     this._menuButton.hidden = !this._narrow;
     this._menuButton.title = this._t("panel.menu");
-    this._backButton.hidden = !this._incidentId;
+    this._backButton.hidden = this._view === "list";
     this._backButton.title = this._t("panel.back");
-    this._title.textContent = this._incidentId
-      ? visibleText(this._incidentId)
-      : this._t("panel.title");
+    this._onCallButton.hidden = this._view !== "list";
+    this._onCallButton.title = this._t("panel.on_call");
+    this._onCallButton.setAttribute("aria-label", this._t("panel.on_call"));
+    this._title.textContent =
+      this._view === "incident"
+        ? visibleText(this._incidentId)
+        : this._t(this._view === "on_call" ? "panel.on_call" : "panel.title");
   }
 
   _render() {
@@ -526,14 +614,362 @@ class EmailIncidentsPanel extends HTMLElement {
     const message = this._error
       ? h("div", { class: "message error-text" }, visibleText(this._error))
       : null;
-    if (this._incidentId) {
+    if (this._view === "incident") {
       replaceChildren(
         this._content,
         message,
         this._detail ? this._renderDetail(this._detail) : null,
       );
+    } else if (this._view === "on_call") {
+      replaceChildren(this._content, message, this._renderOnCall());
     } else {
-      replaceChildren(this._content, message, this._renderList());
+      replaceChildren(this._content, message, this._renderOnCallStrip(), this._renderList());
+    }
+  }
+
+  // --- who is on call ---------------------------------------------------------------------
+
+  /**
+   * The rotations, with who is on call in each. Fetched at the start, when the On call view
+   * opens, after an override from here, and whenever an on-call sensor's state changes.
+   */
+  async _loadOnCall() {
+    const number = ++this._onCallRequestNumber;
+    try {
+      const result = await this.hass.callWS({ type: `${DOMAIN}/on_call` });
+      if (number !== this._onCallRequestNumber) return;
+      this._rotations = result.rotations;
+      this._rotationsLoaded = true;
+      this._onCallSignature = onCallSignature(this.hass.states, this._rotations);
+      const form = this._override;
+      if (form && !this._rotations.some((rotation) => rotation.id === form.rotationId)) {
+        this._override = null;
+      }
+      // What an action said stays; only a failed fetch is over.
+      if (this._onCallFailed && this._view === "on_call") this._error = "";
+      this._onCallFailed = false;
+    } catch (error) {
+      if (number !== this._onCallRequestNumber) return;
+      // Above the list the rotations are left out; the On call view says why.
+      this._onCallFailed = true;
+      if (this._view === "on_call") this._error = errorMessage(error);
+    }
+    if (this._view !== "incident") this._render();
+  }
+
+  /**
+   * Home Assistant set a new `hass`: when an on-call sensor changed (a handover, an override
+   * made anywhere, or its end), the rotations are fetched again.
+   */
+  _followOnCall() {
+    if (!this._started || !this._rotationsLoaded) return;
+    const signature = onCallSignature(this.hass.states, this._rotations);
+    if (signature === this._onCallSignature) return;
+    this._onCallSignature = signature;
+    clearTimeout(this._onCallTimer);
+    this._onCallTimer = setTimeout(() => this._loadOnCall(), RELOAD_DELAY_MS);
+  }
+
+  /** Above the list: who is on call in each rotation; a click opens the On call view. */
+  _renderOnCallStrip() {
+    if (!this._rotations.length) return null;
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    const open = () => navigate(ON_CALL_PATH);
+    return h(
+      "div",
+      {
+        class: "card on-call-strip",
+        role: "link",
+        tabIndex: 0,
+        title: this._t("panel.on_call"),
+        onclick: open,
+        onkeydown: (/** @type {KeyboardEvent} */ event) => {
+          if (event.key === "Enter") open();
+        },
+      },
+      icon("mdi:account-clock"),
+      h("span", { class: "label" }, this._t("panel.on_call")),
+      this._rotations.map((rotation) =>
+        h(
+          "span",
+          { class: "on-call-entry untrusted", dataset: { rotation: rotation.id } },
+          h("span", { class: "rotation-name" }, `${visibleText(rotation.name)}: `),
+          onCallLine(this._texts, rotation, language, timeZone),
+          rotation.on_call?.overridden
+            ? [" ", h("span", { class: "chip overridden" }, this._t("panel.overridden"))]
+            : null,
+        ),
+      ),
+    );
+  }
+
+  _renderOnCall() {
+    if (!this._rotationsLoaded) return null;
+    if (!this._rotations.length) {
+      return h(
+        "div",
+        { class: "card" },
+        h("div", { class: "empty" }, this._t("panel.no_rotations")),
+      );
+    }
+    return this._rotations.map((rotation) => this._renderRotation(rotation));
+  }
+
+  /** @param {RotationView} rotation */
+  _renderRotation(rotation) {
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    const now = rotation.on_call;
+    /** @type {[string, string, string][]} class, label, value */
+    const facts = [
+      ["person", this._t("panel.on_call_now"), now ? now.name : this._t("panel.nobody_on_call")],
+    ];
+    if (now) {
+      const until = formatTime(now.until, language, timeZone, "short");
+      facts.push(
+        ["until", this._t("panel.until"), `${until} (${formatAge(now.until, language)})`],
+        ["next", this._t("panel.next_on_call"), now.next_name],
+      );
+    }
+    facts.push(
+      [
+        "shift",
+        this._t("panel.shift"),
+        formatLength(rotation.shift_length, rotation.shift_unit, language),
+      ],
+      [
+        "members",
+        this._t("panel.members"),
+        rotation.members.map((member) => member.name).join(", "),
+      ],
+    );
+    const formOpen = this._override?.rotationId === rotation.id;
+    return h(
+      "div",
+      { class: "card rotation", dataset: { rotation: rotation.id } },
+      h(
+        "div",
+        { class: "header" },
+        h(
+          "div",
+          { class: "chips" },
+          h("span", { class: "name untrusted" }, visibleText(rotation.name)),
+          now?.overridden
+            ? h("span", { class: "chip overridden" }, this._t("panel.overridden"))
+            : null,
+        ),
+        h(
+          "dl",
+          { class: "facts untrusted" },
+          facts.map(([name, label, value]) => [
+            h("dt", { class: name }, label),
+            h("dd", { class: name }, visibleText(value)),
+          ]),
+        ),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        rotation.members.length
+          ? h(
+              "button",
+              {
+                class: `action override${formOpen ? "" : " primary"}`,
+                disabled: this._busy,
+                onclick: () => {
+                  this._override = formOpen ? null : this._newOverride(rotation);
+                  this._render();
+                },
+              },
+              icon("mdi:account-switch"),
+              this._t("panel.override"),
+            )
+          : null,
+        now?.overridden
+          ? h(
+              "button",
+              {
+                class: "action end-override",
+                disabled: this._busy,
+                onclick: () =>
+                  this._onCallAction("end_on_call_override", { rotation: rotation.id }),
+              },
+              icon("mdi:calendar-sync"),
+              this._t("panel.back_to_schedule"),
+            )
+          : null,
+      ),
+      formOpen ? this._renderOverrideForm(rotation) : null,
+    );
+  }
+
+  /**
+   * The Override form as it opens: the member after the one on call, until the end of the
+   * shift running now; the other ends start at four hours, and at that shift's end.
+   * @param {RotationView} rotation
+   * @returns {OverrideForm}
+   */
+  _newOverride(rotation) {
+    return {
+      rotationId: rotation.id,
+      person: defaultOverrideMember(rotation),
+      end: "shift",
+      minutes: 240,
+      local: localDateTime(rotation.shift_until, this.hass.config?.time_zone),
+    };
+  }
+
+  /** @param {RotationView} rotation */
+  _renderOverrideForm(rotation) {
+    const form = /** @type {OverrideForm} */ (this._override);
+    const language = this.hass.language;
+    const timeZone = this.hass.config?.time_zone;
+    /**
+     * @param {string} text
+     * @param {HTMLElement} control
+     */
+    const labelled = (text, control) => h("label", {}, text, control);
+    const member = h(
+      "select",
+      {
+        class: "override-member",
+        onchange: () => {
+          form.person = member.value;
+        },
+      },
+      rotation.members.map((each) =>
+        h(
+          "option",
+          { value: each.person, selected: each.person === form.person },
+          visibleText(each.name),
+        ),
+      ),
+    );
+    const shiftEnd = formatTime(rotation.shift_until, language, timeZone, "short");
+    /** @type {[OverrideForm["end"], string][]} */
+    const ends = [
+      ["shift", this._t("panel.end_of_shift", { time: shiftEnd })],
+      ["duration", this._t("panel.after_duration")],
+      ["until", this._t("panel.at_time")],
+    ];
+    const end = h(
+      "select",
+      {
+        class: "override-end",
+        onchange: () => {
+          form.end = /** @type {OverrideForm["end"]} */ (end.value);
+          this._render();
+        },
+      },
+      ends.map(([value, text]) => h("option", { value, selected: value === form.end }, text)),
+    );
+    let detail = null;
+    if (form.end === "duration") {
+      const duration = h(
+        "select",
+        {
+          class: "override-duration",
+          onchange: () => {
+            form.minutes = Number(duration.value);
+          },
+        },
+        OVERRIDE_MINUTES.map((minutes) =>
+          h(
+            "option",
+            { value: String(minutes), selected: minutes === form.minutes },
+            formatOverrideDuration(minutes, language),
+          ),
+        ),
+      );
+      detail = labelled(this._t("panel.override_duration"), duration);
+    } else if (form.end === "until") {
+      const until = h("input", {
+        type: "datetime-local",
+        class: "override-until",
+        value: form.local,
+        oninput: () => {
+          form.local = until.value;
+        },
+      });
+      detail = labelled(this._t("panel.override_until"), until);
+    }
+    return h(
+      "div",
+      { class: "override-form" },
+      labelled(this._t("panel.override_member"), member),
+      labelled(this._t("panel.override_end"), end),
+      detail,
+      h(
+        "div",
+        { class: "buttons" },
+        h(
+          "button",
+          {
+            class: "action primary confirm-override",
+            disabled: this._busy,
+            onclick: () => this._setOnCall(form),
+          },
+          this._t("panel.confirm_override"),
+        ),
+        h(
+          "button",
+          {
+            class: "action cancel-override",
+            onclick: () => {
+              this._override = null;
+              this._render();
+            },
+          },
+          this._t("panel.cancel"),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Put the member chosen on call until the end chosen, as the user.
+   * @param {OverrideForm} form
+   */
+  async _setOnCall(form) {
+    /** @type {import("./logic.js").OverrideEnd} */
+    const end =
+      form.end === "duration"
+        ? { kind: "duration", minutes: form.minutes }
+        : form.end === "until"
+          ? { kind: "until", local: form.local }
+          : { kind: "shift" };
+    if (end.kind === "until" && !end.local) {
+      this._error = this._t("panel.override_until_missing");
+      this._render();
+      return;
+    }
+    if (await this._onCallAction("set_on_call", overrideData(form.rotationId, form.person, end))) {
+      this._override = null;
+      this._render();
+    }
+  }
+
+  /**
+   * Run an action of a rotation; its error is shown as text. Whether it succeeded.
+   * @param {string} service
+   * @param {Record<string, unknown>} data
+   */
+  async _onCallAction(service, data) {
+    if (this._busy) return false;
+    this._busy = true;
+    this._error = "";
+    this._render();
+    try {
+      await this.hass.callService(DOMAIN, service, data);
+      return true;
+    } catch (error) {
+      this._error = errorMessage(error);
+      return false;
+    } finally {
+      this._busy = false;
+      this._render();
+      this._loadOnCall();
     }
   }
 
