@@ -196,10 +196,12 @@ def run_home_assistant(
     sources: Sequence[dict[str, Any]],
     name: str,
     policies: dict[str, dict[str, Any]] | None = None,
+    configuration: str = ha_config.WEB_CONFIGURATION,
 ) -> Iterator[HomeAssistantProcess]:
     """A real Home Assistant with the integration, these alert sources and escalation policies,
     onboarded; stopped at the end, its log copied to tests/browser/output/hass-NAME.log. For a
-    module fixture."""
+    module fixture. `configuration` is its configuration.yaml (ha_config.WEB_CONFIGURATION and
+    what a test adds to it)."""
     # The enable_socket mark acts per test, after module fixtures are set up: this fixture
     # talks to Home Assistant over loopback before that.
     pytest_socket.enable_socket()
@@ -209,7 +211,7 @@ def run_home_assistant(
         config_dir,
         listener={"host": "127.0.0.1", "port": smtp_port},
         sources=sources,
-        configuration=ha_config.WEB_CONFIGURATION,
+        configuration=configuration,
         policies=policies,
     )
     match = re.search(r"server_port: (\d+)", (config_dir / "configuration.yaml").read_text())
