@@ -5,6 +5,8 @@ of the on-call actions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -19,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     async_mock_service,
 )
+import yaml
 
 from custom_components.email_incidents.const import DOMAIN, SUBENTRY_ROTATION
 from custom_components.email_incidents.core.models import LogKind
@@ -189,6 +192,25 @@ async def test_an_override_wins_until_it_ends_also_across_a_restart(
     )
     await hass.async_block_till_done()
     assert _on_call(hass)[0] == "Ben"
+
+
+async def test_the_readme_example_puts_ben_on_call(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """The README's override: Ben until Monday 5 April, 09:00 in Berlin (CEST)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- set-on-call-example -->\n```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block is not None
+    example = yaml.safe_load(block.group(1))
+    domain, service = example["action"].split(".")
+    await hass.services.async_call(domain, service, example["data"], blocking=True)
+    await hass.async_block_till_done()
+    name, attributes = _on_call(hass)
+    assert (name, attributes["until"], attributes["overridden"]) == (
+        "Ben",
+        "2027-04-05T07:00:00+00:00",
+        True,
+    )
 
 
 @pytest.mark.parametrize(
