@@ -20,6 +20,7 @@ from .services import (
     async_apply_change,
     named_subentry,
     require_runtime,
+    window_end,
 )
 
 SERVICE_SET_ON_CALL = "set_on_call"
@@ -62,17 +63,7 @@ async def _set_on_call(call: ServiceCall) -> None:
             },
         )
     now = dt_util.utcnow()
-    if ATTR_DURATION in call.data:
-        until = now + call.data[ATTR_DURATION]
-    elif ATTR_UNTIL in call.data:
-        until = dt_util.as_utc(call.data[ATTR_UNTIL])  # a naive time is local
-        if until <= now:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="on_call_in_the_past",
-                translation_placeholders={"until": call.data[ATTR_UNTIL].isoformat()},
-            )
-    else:
+    if (until := window_end(call, now, "on_call_in_the_past")) is None:
         shift = scheduled(rotation, now)
         assert shift is not None  # the rotation has the member
         until = shift.until

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import (
@@ -394,21 +394,29 @@ async def _escalate(call: ServiceCall) -> None:
     await _change_incident(call, IncidentEngine.escalate_now)
 
 
+def window_end(call: ServiceCall, now: datetime, in_the_past: str) -> datetime | None:
+    """When a window of the call ends: after its `duration`, at its `until` (an error with
+    the key `in_the_past` if that has passed), or None when it gives neither."""
+    if ATTR_DURATION in call.data:
+        duration: timedelta = call.data[ATTR_DURATION]
+        return now + duration
+    if ATTR_UNTIL not in call.data:
+        return None
+    until = dt_util.as_utc(call.data[ATTR_UNTIL])  # a naive time is local
+    if until <= now:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=in_the_past,
+            translation_placeholders={"until": call.data[ATTR_UNTIL].isoformat()},
+        )
+    return until
+
+
 async def _start_maintenance(call: ServiceCall) -> None:
     """A maintenance window: on now, off by itself after the duration or at the time."""
     runtime = require_runtime(call.hass)
     source_id = _source_id(call.hass, runtime, call.data[ATTR_SOURCE])
-    now = dt_util.utcnow()
-    if ATTR_DURATION in call.data:
-        until = now + call.data[ATTR_DURATION]
-    else:
-        until = dt_util.as_utc(call.data[ATTR_UNTIL])  # a naive time is local
-        if until <= now:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="maintenance_in_the_past",
-                translation_placeholders={"until": call.data[ATTR_UNTIL].isoformat()},
-            )
+    until = window_end(call, dt_util.utcnow(), "maintenance_in_the_past")
 
     def change(at: datetime) -> None:
         runtime.engine.set_maintenance(source_id, True, at, until)

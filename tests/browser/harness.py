@@ -113,6 +113,20 @@ class HomeAssistantProcess:
             time.sleep(0.3)
         raise AssertionError(f"{entity_id} is {state!r}, not {wanted!r} after {within} s")
 
+    def access_token(self, code: str) -> str:
+        """The access token an authorization code of the login or onboarding flow gives."""
+        tokens = self.request(
+            "POST",
+            "/auth/token",
+            form={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": self.base_url + "/",
+            },
+            auth=False,
+        )
+        return str(tokens["access_token"])
+
     def onboard(self) -> None:
         """The four onboarding steps over the API, as the frontend's onboarding does them."""
         client_id = self.base_url + "/"
@@ -128,17 +142,7 @@ class HomeAssistantProcess:
             },
             auth=False,
         )
-        tokens = self.request(
-            "POST",
-            "/auth/token",
-            form={
-                "grant_type": "authorization_code",
-                "code": result["auth_code"],
-                "client_id": client_id,
-            },
-            auth=False,
-        )
-        self.token = tokens["access_token"]
+        self.token = self.access_token(result["auth_code"])
         self.request("POST", "/api/onboarding/core_config", json_body={})
         self.request("POST", "/api/onboarding/analytics", json_body={})
         self.request(

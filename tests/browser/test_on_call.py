@@ -95,18 +95,8 @@ def as_user(hass: HomeAssistantProcess, username: str, secret: str) -> HomeAssis
         json_body={"client_id": client_id, "username": username, "password": secret},
         auth=False,
     )
-    tokens = hass.request(
-        "POST",
-        "/auth/token",
-        form={
-            "grant_type": "authorization_code",
-            "code": logged_in["result"],
-            "client_id": client_id,
-        },
-        auth=False,
-    )
     return HomeAssistantProcess(
-        hass.base_url, hass.smtp_port, hass.config_dir, tokens["access_token"]
+        hass.base_url, hass.smtp_port, hass.config_dir, hass.access_token(logged_in["result"])
     )
 
 

@@ -956,21 +956,7 @@ class EmailIncidentsPanel extends HTMLElement {
    * @param {Record<string, unknown>} data
    */
   async _onCallAction(service, data) {
-    if (this._busy) return false;
-    this._busy = true;
-    this._error = "";
-    this._render();
-    try {
-      await this.hass.callService(DOMAIN, service, data);
-      return true;
-    } catch (error) {
-      this._error = errorMessage(error);
-      return false;
-    } finally {
-      this._busy = false;
-      this._render();
-      this._loadOnCall();
-    }
+    return this._runAction(service, data, () => this._loadOnCall());
   }
 
   // --- the list ---------------------------------------------------------------------------
@@ -1609,12 +1595,24 @@ class EmailIncidentsPanel extends HTMLElement {
    */
   async _call(service, data) {
     const id = this._incidentId;
-    if (!id || this._busy) return false;
+    if (!id) return false;
+    return this._runAction(service, { incident_id: id, ...data }, () => this._loadDetail());
+  }
+
+  /**
+   * Run one action at a time, its error shown as text, then load again what it changed.
+   * Whether it succeeded.
+   * @param {string} service
+   * @param {Record<string, unknown>} data
+   * @param {() => unknown} reload
+   */
+  async _runAction(service, data, reload) {
+    if (this._busy) return false;
     this._busy = true;
     this._error = "";
     this._render();
     try {
-      await this.hass.callService(DOMAIN, service, { incident_id: id, ...data });
+      await this.hass.callService(DOMAIN, service, data);
       return true;
     } catch (error) {
       this._error = errorMessage(error);
@@ -1622,7 +1620,7 @@ class EmailIncidentsPanel extends HTMLElement {
     } finally {
       this._busy = false;
       this._render();
-      this._loadDetail();
+      reload();
     }
   }
 
