@@ -366,6 +366,7 @@ class RotationSensor(RotationEntity, SourceSensor):
     """A rotation's sensor, written again at each handover and when an override ends."""
 
     _handover_unsub: CALLBACK_TYPE | None = None
+    _handover_at: datetime | None = None
 
     @property
     def available(self) -> bool:
@@ -383,11 +384,18 @@ class RotationSensor(RotationEntity, SourceSensor):
 
     @callback
     def _schedule_handover(self) -> None:
-        self._cancel_handover()
+        """Follow the end of the shift or override shown; the timer stays while it is the
+        same (every change of the entry's incidents asks again)."""
         assert self.source_id is not None
-        if (current := _on_call(self.runtime, self.source_id)) is not None:
+        current = _on_call(self.runtime, self.source_id)
+        until = current.until if current is not None else None
+        if until == self._handover_at and self._handover_unsub is not None:
+            return
+        self._cancel_handover()
+        if until is not None:
+            self._handover_at = until
             self._handover_unsub = async_track_point_in_utc_time(
-                self.hass, self._async_handover, current.until
+                self.hass, self._async_handover, until
             )
 
     @callback
@@ -397,6 +405,7 @@ class RotationSensor(RotationEntity, SourceSensor):
 
     @callback
     def _cancel_handover(self) -> None:
+        self._handover_at = None
         if self._handover_unsub is not None:
             self._handover_unsub()
             self._handover_unsub = None
