@@ -14,7 +14,7 @@ would replace the text of a raised error by a generic "unexpected error".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 import re
 from typing import Any
@@ -338,13 +338,8 @@ class OnCallIntentHandler(EmailIncidentsIntentHandler):
     ) -> None:
         rotations = runtime.engine.rotations
         if SLOT_ROTATION in slots:
-            said = slots[SLOT_ROTATION]["value"]
-            folded = said.strip().casefold()
-            rotation_ids = [
-                key for key, value in rotations.items() if value.name.casefold() == folded
-            ]
-            if not rotation_ids:
-                raise SpokenError("unknown_rotation", rotation=said)
+            names = {key: rotation.name for key, rotation in rotations.items()}
+            rotation_ids = [named(names, slots[SLOT_ROTATION]["value"], "rotation")]
         elif not (rotation_ids := sorted(rotations, key=lambda key: rotations[key].name)):
             raise SpokenError("no_rotations")
         now = dt_util.utcnow()
@@ -402,13 +397,20 @@ def spoken_moment(texts: Texts, moment: datetime, now: datetime) -> str:
     return texts(TEXTS, "until_date", date=local.date().isoformat(), time=time)
 
 
+def named(names: Mapping[str, str], said: str, kind: str) -> str:
+    """Which of the alert sources or rotations (their names by id) has the name said (case
+    does not matter); SpokenError `unknown_<kind>` if none has it."""
+    folded = said.strip().casefold()
+    for key, name in names.items():
+        if name.casefold() == folded:
+            return key
+    raise SpokenError(f"unknown_{kind}", **{kind: said})
+
+
 def named_source(runtime: EmailIncidentsRuntime, name: str) -> str:
     """The alert source with this name (case does not matter); SpokenError if none has it."""
-    folded = name.strip().casefold()
-    for source_id, config in runtime.engine.sources.items():
-        if config.name.casefold() == folded:
-            return source_id
-    raise SpokenError("unknown_source", source=name)
+    names = {source_id: config.name for source_id, config in runtime.engine.sources.items()}
+    return named(names, name, "source")
 
 
 def _spoken_key(key: str) -> str:
